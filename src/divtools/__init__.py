@@ -1,0 +1,54 @@
+"""divtools: train and evaluate language models that write diverse and good creative text.
+
+The public API. Heavy parts (torch, transformers, sentence-transformers) load only inside the
+stages that use them.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from divtools.api import (
+    Backend,
+    Embedder,
+    Group,
+    GroupResult,
+    Metric,
+    Objective,
+    Pair,
+    PairBuilder,
+    Reporter,
+    Response,
+    Scorer,
+    Source,
+)
+from divtools.errors import DivtoolsError, NotImplementedYet, UserError
+from divtools.hookspecs import hookimpl
+from divtools.spec.base import Component, ComponentParams, InputPath, MetricParams, ScorerParams, SpecModel, SpecPath
+
+__all__ = [
+    "__version__",
+    "Backend",
+    "Component",
+    "ComponentParams",
+    "DivtoolsError",
+    "Embedder",
+    "Group",
+    "GroupResult",
+    "InputPath",
+    "Metric",
+    "MetricParams",
+    "NotImplementedYet",
+    "Objective",
+    "Pair",
+    "PairBuilder",
+    "Reporter",
+    "Response",
+    "Scorer",
+    "ScorerParams",
+    "Source",
+    "SpecModel",
+    "SpecPath",
+    "UserError",
+    "hookimpl",
+]

@@ -1,0 +1,163 @@
+"""Component contracts and the data types that flow between them.
+
+A registered implementation is a callable ``impl(params) -> component`` (usually the class
+itself). This module imports no torch: tensor-typed methods name ``torch.Tensor`` in strings.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = [
+    "Backend",
+    "Embedder",
+    "Group",
+    "GroupResult",
+    "Metric",
+    "Objective",
+    "Pair",
+    "PairBuilder",
+    "Reporter",
+    "Response",
+    "Scorer",
+    "Source",
+]
+
+
+# ---------------------------------------------------------------- data
+@dataclass
+class Response:
+    """One response to a prompt. ``score`` is its quality signal (e.g. upvotes), if any."""
+
+    id: str
+    text: str
+    score: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Group:
+    """All responses to one prompt: the unit every metric and pair builder works on."""
+
+    prompt_id: str
+    prompt: str
+    responses: list[Response]
+    system: str | None = None
+
+    @property
+    def texts(self) -> list[str]:
+        return [r.text for r in self.responses]
+
+
+@dataclass
+class GroupResult:
+    """A metric's answer for one group: per-text deviation (length N) and group diversity."""
+
+    deviation: np.ndarray
+    diversity: float
+
+
+@dataclass
+class Pair:
+    """A preference pair; ``weight`` is filled by the deviation-weight step."""
+
+    prompt_id: str
+    prompt: str
+    chosen: Response
+    rejected: Response
+    weight: float = 1.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- components
+class Embedder(ABC):
+    """texts -> L2-normalised float32 vectors of shape (len(texts), dim)."""
+
+    @abstractmethod
+    def identity(self) -> dict[str, Any]:
+        """Everything that changes the vectors (model, revision, settings): the cache key."""
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for ``texts``, each row of unit L2 norm."""
+
+
+class Metric(ABC):
+    """One group of texts -> each text's deviation and the group's diversity."""
+
+    #: True when a larger diversity value means more diverse (self-BLEU, homogenization: False)
+    higher_is_more_diverse: ClassVar[bool] = True
+
+    @abstractmethod
+    def group(self, texts: Sequence[str]) -> GroupResult:
+        """Deviation of each text from the others, and the group's diversity."""
+
+    def groups(self, groups: Sequence[Sequence[str]]) -> list[GroupResult]:
+        """Many groups at once; embedding metrics override this to encode in one batch."""
+        return [self.group(texts) for texts in groups]
+
+
+class Scorer(ABC):
+    """Quality of (prompt, response) pairs; higher is better."""
+
+    @abstractmethod
+    def score(
+        self,
+        prompts: Sequence[str],
+        responses: Sequence[str],
+        rows: Sequence[Mapping[str, Any]] | None = None,
+    ) -> np.ndarray:
+        """One float per (prompt, response); ``rows`` carries the input rows' extra columns."""
+
+
+class PairBuilder(ABC):
+    """Scored groups -> preference pairs. Same seed, same pairs."""
+
+    @abstractmethod
+    def build(self, groups: Sequence[Group], *, seed: int) -> list[Pair]:
+        """Pairs for all groups."""
+
+
+class Objective(ABC):
+    """A pure per-example preference loss on log-probabilities (see divtools.objectives)."""
+
+    #: needs log-probabilities from a frozen reference model
+    needs_reference: ClassVar[bool] = True
+    #: extra batch columns it reads, e.g. ("weight",)
+    columns: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def loss(self, batch: Mapping[str, "torch.Tensor"]) -> "torch.Tensor":
+        """Per-example losses, shape (batch,)."""
+
+
+class Source(ABC):
+    """Somewhere groups come from: files, Hugging Face datasets."""
+
+    @abstractmethod
+    def load(self) -> list[Group]:
+        """All groups, in a deterministic order."""
+
+
+class Backend(ABC):
+    """Generation: prompts -> K sampled responses each."""
+
+    @abstractmethod
+    def generate(self, prompts: Sequence[str], *, num_samples: int, seed: int) -> list[list[str]]:
+        """``num_samples`` responses for each prompt."""
+
+
+class Reporter(ABC):
+    """Writes an evaluation report (a JSON-able dict) into an output directory."""
+
+    @abstractmethod
+    def write(self, report: Mapping[str, Any], out_dir: Path) -> list[Path]:
+        """Files written."""

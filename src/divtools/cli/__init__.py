@@ -1,0 +1,1 @@
+"""The ``divtools`` command line: one module per command."""

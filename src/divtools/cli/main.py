@@ -1,0 +1,68 @@
+"""``divtools``: the command group, user-error handling and plugin commands.
+
+Only light modules load here (click, pydantic, pluggy, yaml); commands import heavy stages
+inside their bodies, so ``divtools --help`` and ``divtools validate`` never import torch.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from divtools import __version__
+from divtools.errors import EXIT_USER_ERROR, DivtoolsError, UserError
+
+__all__ = ["cli", "main"]
+
+
+class DivtoolsGroup(click.Group):
+    """Turns user errors into ``FILE: field: message`` on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (UserError, DivtoolsError) as exc:
+            click.echo(str(exc), err=True)
+            ctx.exit(EXIT_USER_ERROR)
+
+
+@click.group(cls=DivtoolsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="divtools")
+def cli() -> None:
+    """Train and evaluate language models that write diverse and good creative text.
+
+    Spec files (YAML or JSON) describe runs: `run: prepare` builds a deviation-weighted
+    preference dataset, `run: train` trains (SFT, DPO/DDPO, ORPO/DORPO, DivPO, reward model),
+    `run: evaluate` measures diversity and quality. Components come from plugins: see
+    `divtools plugins` and `divtools list KIND`.
+    """
+
+
+def _add_commands(group: click.Group) -> None:
+    from divtools.cli import cache, compare, evaluate, listing, plugins, run, schema, validate
+
+    for module in (plugins, listing, validate, schema, run, evaluate, compare, cache):
+        group.add_command(module.command)
+
+
+_add_commands(cli)
+
+
+def _plugin_commands() -> None:
+    from divtools.plugins import plugin_set
+
+    try:
+        plugin_set().pm.hook.divtools_register_commands(cli=cli)
+    except Exception as exc:  # a broken plugin command must not take the CLI down
+        click.echo(f"divtools: a plugin failed to add its commands: {exc}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    _plugin_commands()
+    cli.main(args=argv, prog_name="divtools", standalone_mode=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

@@ -1,0 +1,22 @@
+"""``divtools run SPEC``: validate a spec, then run the stage its ``run:`` field names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["command"]
+
+
+@click.command("run")
+@click.argument("spec_file", type=click.Path(path_type=Path))
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a spec value by dotted path, e.g. --set train.model.path=./tiny (repeatable).")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def command(spec_file: Path, sets: tuple[str, ...], quiet: bool) -> None:
+    """Run the spec in SPEC_FILE (prepare, train or evaluate)."""
+    from divtools.runs import run_spec_file
+
+    result = run_spec_file(spec_file, sets, quiet=quiet)
+    click.echo(f"done: {result}")

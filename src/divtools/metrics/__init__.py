@@ -1,0 +1,1 @@
+"""Metric implementations (registered by divtools.builtins.metrics)."""

@@ -1,0 +1,41 @@
+"""Dispatch a validated spec to the stage its ``run:`` field names."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Iterable
+
+from divtools.errors import NotImplementedYet
+
+__all__ = ["RUNNERS", "run_spec", "run_spec_data", "run_spec_file"]
+
+#: run kind -> "module:function" taking (spec, *, quiet) and returning the main output path
+RUNNERS = {
+    "prepare": "divtools.data.prepare_run:run",
+    "train": "divtools.train.run:run",
+    "evaluate": "divtools.evaluate.run:run",
+}
+
+
+def run_spec(spec: Any, *, quiet: bool = False) -> Path:
+    module_name, _, attr = RUNNERS[spec.run].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise NotImplementedYet(f"'run: {spec.run}' is not implemented in this version of divtools") from None
+        raise
+    return getattr(module, attr)(spec, quiet=quiet)
+
+
+def run_spec_data(data: dict[str, Any], *, file: str, base_dir: Path, quiet: bool = False) -> Path:
+    from divtools.spec.loading import validate_spec
+
+    return run_spec(validate_spec(data, file=file, base_dir=base_dir), quiet=quiet)
+
+
+def run_spec_file(path: Path, overrides: Iterable[str] = (), *, quiet: bool = False) -> Path:
+    from divtools.spec.loading import load_spec
+
+    return run_spec(load_spec(path, overrides), quiet=quiet)

@@ -1,0 +1,139 @@
+"""Base classes and field types for spec files.
+
+- :class:`SpecModel`: every spec section; unknown keys are errors with "did you mean".
+- :class:`ComponentParams`: a component's params model; ``kind: Literal["name"]`` selects it.
+- :func:`Component`: a field whose value is any registered component of one kind, validated as a
+  discriminated union built from the registry *after* plugins load, so a third-party component
+  validates exactly like a built-in one.
+- :data:`SpecPath` / :data:`InputPath`: paths resolved against the spec file's folder
+  (``context={"base_dir": ...}``); ``InputPath`` must exist.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError, core_schema
+
+from divtools.registry import suggest
+
+__all__ = [
+    "Component",
+    "ComponentParams",
+    "InputPath",
+    "MetricParams",
+    "ScorerParams",
+    "SpecModel",
+    "SpecPath",
+]
+
+
+class SpecModel(BaseModel):
+    """A section of a spec file: strict about unknown keys, built after plugins load."""
+
+    # defer_build: component unions read the registries, which fill when plugins load; building
+    # the schema at class creation would freeze an empty union.
+    model_config = ConfigDict(
+        extra="forbid", defer_build=True, validate_default=True, use_attribute_docstrings=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            known: set[str] = set()
+            for name, f in cls.model_fields.items():
+                known.add(name)
+                if f.alias:
+                    known.add(f.alias)
+            for key in data:
+                if key not in known:
+                    raise PydanticCustomError(
+                        "unknown_key",
+                        "unknown key '{key}'{hint}; allowed: {allowed}",
+                        {"key": key, "hint": suggest(key, sorted(known)), "allowed": ", ".join(sorted(known))},
+                    )
+        return data
+
+
+class ComponentParams(SpecModel):
+    """Params of one component. Subclasses declare ``kind: Literal["<name>"]``."""
+
+    kind: str
+
+
+class Component:
+    """Marker for a field holding any registered component of ``kind``.
+
+    ``metrics: list[Annotated[ComponentParams, Component("metric")]]``
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
+        from divtools.plugins import registries
+
+        registry = registries()[self.kind]
+        choices = {info.name: handler.generate_schema(info.params) for info in registry}
+        if not choices:
+            message = f"no {self.kind} is registered (is a plugin missing?)"
+
+            def _none(value: Any) -> Any:
+                raise PydanticCustomError("no_component", message)
+
+            return core_schema.no_info_plain_validator_function(_none)
+        return core_schema.tagged_union_schema(
+            choices,
+            discriminator="kind",
+            ref=f"divtools.{self.kind}",
+            metadata={"divtools_kind": self.kind},
+        )
+
+    def __repr__(self) -> str:
+        return f"Component({self.kind!r})"
+
+
+def _resolve(value: Path, info: ValidationInfo) -> Path:
+    value = Path(os.path.expanduser(str(value)))
+    base = (info.context or {}).get("base_dir") if info.context else None
+    if not value.is_absolute() and base is not None:
+        value = Path(base) / value
+    return value
+
+
+def _must_exist(value: Path) -> Path:
+    if not value.exists():
+        raise PydanticCustomError("path_missing", "path does not exist: {path}", {"path": str(value)})
+    return value
+
+
+#: a path in a spec; relative paths resolve against the spec file's folder
+SpecPath = Annotated[Path, AfterValidator(_resolve)]
+#: an input path that must exist when the spec is validated
+InputPath = Annotated[Path, AfterValidator(_resolve), AfterValidator(_must_exist)]
+
+
+class MetricParams(ComponentParams):
+    """Base of every metric's params: adds the report label."""
+
+    label: str | None = None
+    """Name of this metric in reports (default: its kind). Two metrics need distinct labels."""
+
+    @property
+    def display(self) -> str:
+        return self.label or self.kind
+
+
+class ScorerParams(ComponentParams):
+    """Base of every scorer's params: adds the report label."""
+
+    label: str | None = None
+    """Name of this scorer in reports (default: its kind)."""
+
+    @property
+    def display(self) -> str:
+        return self.label or self.kind

@@ -1,0 +1,176 @@
+"""Read, override and validate spec files; turn pydantic errors into ``FILE: field: message``.
+
+YAML is read with ``yaml.safe_load`` (no tags, no code); JSON with the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Iterable, Union
+
+import yaml
+from pydantic import Field, TypeAdapter, ValidationError
+
+from divtools.errors import UserError
+from divtools.registry import suggest
+from divtools.spec.evaluate import EvaluateSpec
+from divtools.spec.prepare import PrepareSpec
+from divtools.spec.train import TrainSpec
+
+__all__ = ["RUN_KINDS", "RunSpec", "apply_overrides", "format_errors", "load_spec", "read_spec_file", "validate_spec"]
+
+RunSpec = Annotated[Union[PrepareSpec, TrainSpec, EvaluateSpec], Field(discriminator="run")]
+RUN_KINDS = ("prepare", "train", "evaluate")
+
+_ADAPTER: TypeAdapter[Any] | None = None
+
+
+def _adapter() -> TypeAdapter[Any]:
+    global _ADAPTER
+    if _ADAPTER is None:
+        _ADAPTER = TypeAdapter(RunSpec)
+    return _ADAPTER
+
+
+def read_spec_file(path: str | Path) -> dict[str, Any]:
+    """The spec file's mapping; a user error for anything that is not one."""
+    path = Path(path)
+    name = str(path)
+    if not path.exists():
+        raise UserError("file not found; check the path", file=name)
+    if path.is_dir():
+        raise UserError("is a directory, expected a .yaml, .yml or .json spec file", file=name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not valid UTF-8 (byte {exc.start}); save the spec as UTF-8", file=name) from None
+    if not text.strip():
+        raise UserError("the spec file is empty; it needs at least 'run:' (prepare, train or evaluate)", file=name)
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=name) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"YAML syntax error{where}: {problem}", file=name) from None
+    if data is None:
+        raise UserError("the spec file holds no settings; it needs at least 'run:'", file=name)
+    if not isinstance(data, dict):
+        raise UserError(
+            f"the top level must be a mapping of settings (run: ..., ...), not a {type(data).__name__}",
+            file=name,
+        )
+    return data
+
+
+def apply_overrides(data: dict[str, Any], sets: Iterable[str], *, file: str | None = None) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides (value parsed as YAML; list items by index)."""
+    for item in sets:
+        if "=" not in item:
+            raise UserError(f"override '{item}' must look like key.path=value", file=file, field="--set")
+        dotted, raw = item.split("=", 1)
+        value = yaml.safe_load(raw) if raw.strip() else ""
+        keys = dotted.strip().split(".")
+        node: Any = data
+        for i, key in enumerate(keys):
+            last = i == len(keys) - 1
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise UserError(f"'{key}' is not an index of the list at '{'.'.join(keys[:i])}'", file=file, field="--set")
+                if last:
+                    node[int(key)] = value
+                else:
+                    node = node[int(key)]
+            elif isinstance(node, dict):
+                if last:
+                    node[key] = value
+                else:
+                    node = node.setdefault(key, {})
+            else:
+                raise UserError(f"cannot set '{dotted}': '{'.'.join(keys[:i])}' is not a mapping", file=file, field="--set")
+    return data
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    # pydantic puts the union tag into the location ("metrics.0.distinct_n.n"); users never wrote
+    # it, so drop tags that equal the entry's kind/run.
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def format_errors(exc: ValidationError, data: Any, *, file: str) -> list[str]:
+    """One ``FILE: field: message`` line per error."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = list(err["loc"])
+        # drop the discriminator tags pydantic inserts (e.g. 'evaluate', 'distinct_n')
+        clean: list[Any] = []
+        node: Any = data
+        for part in loc:
+            if isinstance(node, dict) and part not in node and isinstance(part, str) and (
+                node.get("run") == part or node.get("kind") == part
+            ):
+                continue
+            clean.append(part)
+            if isinstance(node, dict):
+                node = node.get(part)
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                node = None
+        kind = err["type"]
+        msg = err["msg"]
+        ctx = err.get("ctx") or {}
+        if kind == "union_tag_invalid":
+            tag = ctx.get("tag")
+            tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
+            what = ctx.get("discriminator", "'kind'").strip("'")
+            msg = f"unknown {what} '{tag}'{suggest(tag, tags)}; expected one of: {', '.join(tags)}"
+        elif kind == "union_tag_not_found":
+            what = ctx.get("discriminator", "'kind'").strip("'")
+            msg = f"missing '{what}': say which component this is"
+            clean_loc = clean
+            if what == "run":
+                msg = "missing 'run': set it to prepare, train or evaluate"
+            clean = clean_loc
+        elif kind == "missing":
+            msg = "required field is missing"
+        elif kind == "model_type" or kind == "model_attributes_type":
+            msg = f"expected a mapping (key: value), got {type(err.get('input')).__name__}"
+        elif kind == "list_type":
+            msg = f"expected a list, got {type(err.get('input')).__name__}"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        lines.append(f"{file}: {_loc(tuple(clean))}: {msg}")
+    return lines
+
+
+def validate_spec(data: dict[str, Any], *, file: str, base_dir: Path) -> Any:
+    """Validate a spec mapping; a :class:`UserError` listing every problem otherwise."""
+    try:
+        return _adapter().validate_python(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        lines = format_errors(exc, data, file=file)
+        err = UserError("\n".join(lines))
+        err.lines = lines  # type: ignore[attr-defined]
+        raise err from None
+
+
+def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> Any:
+    """Read, override and validate a spec file; relative paths resolve against its folder."""
+    path = Path(path)
+    data = apply_overrides(read_spec_file(path), overrides, file=str(path))
+    return validate_spec(data, file=str(path), base_dir=path.resolve().parent)
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """JSON Schema of a spec file (any run kind), built from the loaded registries."""
+    schema = _adapter().json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "divtools run spec"
+    return schema
