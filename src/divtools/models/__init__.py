@@ -1,0 +1,1 @@
+"""Model builders (tiny offline models for tests, examples and benchmarks)."""
