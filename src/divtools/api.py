@@ -148,11 +148,24 @@ class Source(ABC):
 
 
 class Backend(ABC):
-    """Generation: prompts -> K sampled responses each."""
+    """Generation: prompts -> K sampled responses each.
+
+    Same prompts, same ``seed`` and same settings -> same texts (as far as the backend's
+    hardware allows). ``divtools.generation.driver`` hands ``prompts_per_call`` prompts to each
+    call and saves the answers before the next call.
+    """
+
+    #: how many prompts one ``generate`` call should receive (the backend's batch of prompts)
+    prompts_per_call: int = 1
 
     @abstractmethod
     def generate(self, prompts: Sequence[str], *, num_samples: int, seed: int) -> list[list[str]]:
         """``num_samples`` responses for each prompt."""
+
+    def settings(self) -> dict[str, Any]:
+        """JSON-able settings that shape the texts (model, sampling ...), recorded with every
+        generated row and compared on resume. Never secrets such as API keys."""
+        return {}
 
 
 class Reporter(ABC):
