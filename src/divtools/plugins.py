@@ -194,8 +194,8 @@ def load_plugins(
 ) -> PluginSet:
     """Load built-ins, then entry-point plugins (sorted by name), fill and freeze the registries.
 
-    ``extra`` maps plugin names to plugin objects (modules or classes) to load as if they were
-    installed; the tests use it for fixture plugins.
+    ``extra`` maps plugin names to plugin objects (modules, classes) or importable module names,
+    loaded as if they were installed; the tests use it for fixture plugins.
     """
     env = dict(os.environ) if env is None else env
     pm = pluggy.PluginManager("divtools")
@@ -209,7 +209,8 @@ def load_plugins(
         version = ep.dist.version if ep.dist is not None else None
         candidates.append((ep.name, ep.load, version))
     for name, obj in (extra or {}).items():
-        candidates.append((name, lambda o=obj: o, None))
+        load = (lambda o=obj: importlib.import_module(o)) if isinstance(obj, str) else (lambda o=obj: o)
+        candidates.append((name, load, None))
 
     for name, loader, version in candidates:
         try:

@@ -54,6 +54,14 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
             data = yaml.safe_load(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=name) from None
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(
+            f"YAML tag not allowed{where}: {exc.problem}; spec files are read with a safe loader "
+            "that builds only plain values, remove the tag",
+            file=name,
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -1,0 +1,1 @@
+"""Fixture plugins for the plugin-system tests (loaded with load_plugins(extra=...))."""
