@@ -85,7 +85,9 @@ class Component:
             def _none(value: Any) -> Any:
                 raise PydanticCustomError("no_component", message)
 
-            return core_schema.no_info_plain_validator_function(_none)
+            return core_schema.no_info_plain_validator_function(
+                _none, json_schema_input_schema=core_schema.dict_schema()
+            )
         return core_schema.tagged_union_schema(
             choices,
             discriminator="kind",
