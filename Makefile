@@ -9,7 +9,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export TRL_EXPERIMENTAL_SILENCE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: quickstart test install schemas
+.PHONY: quickstart test install schemas docs
 
 install: $(STAMP)
 
@@ -26,3 +26,6 @@ test: $(STAMP)
 
 schemas: $(STAMP)
 	DIVTOOLS_LOAD_PLUGINS= $(VENV)/bin/divtools schema --out schemas/
+
+docs: $(STAMP)
+	DIVTOOLS_LOAD_PLUGINS= $(VENV)/bin/python -m divtools.reference_docs docs
