@@ -15,6 +15,7 @@ RUNNERS = {
     "prepare": "divtools.data.prepare_run:run",
     "train": "divtools.train.run:run",
     "evaluate": "divtools.evaluate.run:run",
+    "pipeline": "divtools.runs:run_pipeline",
 }
 
 
@@ -39,3 +40,16 @@ def run_spec_file(path: Path, overrides: Iterable[str] = (), *, quiet: bool = Fa
     from divtools.spec.loading import load_spec
 
     return run_spec(load_spec(path, overrides), quiet=quiet)
+
+
+def run_pipeline(spec: Any, *, quiet: bool = False) -> Path:
+    """Run each step of a ``run: pipeline`` spec in order; returns the last step's output."""
+    import sys
+
+    result = Path(".")
+    total = len(spec.steps)
+    for i, (name, step) in enumerate(spec.steps.items(), 1):
+        if not quiet:
+            print(f"divtools: step {i}/{total} '{name}' (run: {step.run})", file=sys.stderr, flush=True)
+        result = run_spec(step, quiet=quiet)
+    return result

@@ -15,13 +15,14 @@ from pydantic import Field, TypeAdapter, ValidationError
 from divtools.errors import UserError
 from divtools.registry import suggest
 from divtools.spec.evaluate import EvaluateSpec
+from divtools.spec.pipeline import PipelineSpec
 from divtools.spec.prepare import PrepareSpec
 from divtools.spec.train import TrainSpec
 
 __all__ = ["RUN_KINDS", "RunSpec", "apply_overrides", "format_errors", "load_spec", "read_spec_file", "validate_spec"]
 
-RunSpec = Annotated[Union[PrepareSpec, TrainSpec, EvaluateSpec], Field(discriminator="run")]
-RUN_KINDS = ("prepare", "train", "evaluate")
+RunSpec = Annotated[Union[PrepareSpec, TrainSpec, EvaluateSpec, PipelineSpec], Field(discriminator="run")]
+RUN_KINDS = ("prepare", "train", "evaluate", "pipeline")
 
 _ADAPTER: TypeAdapter[Any] | None = None
 
@@ -46,7 +47,7 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise UserError(f"not valid UTF-8 (byte {exc.start}); save the spec as UTF-8", file=name) from None
     if not text.strip():
-        raise UserError("the spec file is empty; it needs at least 'run:' (prepare, train or evaluate)", file=name)
+        raise UserError("the spec file is empty; it needs at least 'run:' (prepare, train, evaluate or pipeline)", file=name)
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
@@ -144,7 +145,7 @@ def format_errors(exc: ValidationError, data: Any, *, file: str) -> list[str]:
             msg = f"missing '{what}': say which component this is"
             clean_loc = clean
             if what == "run":
-                msg = "missing 'run': set it to prepare, train or evaluate"
+                msg = "missing 'run': set it to prepare, train, evaluate or pipeline"
             clean = clean_loc
         elif kind == "missing":
             msg = "required field is missing"
