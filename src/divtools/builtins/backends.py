@@ -131,6 +131,8 @@ class OpenAIConnection(SpecModel):
     """First retry waits this long; each next one twice as long (or the server's Retry-After)."""
     backoff_max_s: float = Field(60.0, ge=0)
     """Longest wait between retries."""
+    concurrency: int = Field(1, ge=1, le=64)
+    """Requests in flight at once (prompts for a backend, items for a judge)."""
     extra_body: dict[str, Any] = Field(default_factory=dict)
     """Extra JSON fields sent with every request (server-specific options)."""
 

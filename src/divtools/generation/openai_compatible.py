@@ -12,6 +12,7 @@ Modes:
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
 from divtools.api import Backend
@@ -32,12 +33,12 @@ def format_previous(samples: Sequence[str]) -> str:
 
 
 class OpenAICompatibleBackend(Backend):
-    """Sample K responses per prompt over HTTP; one prompt per call (requests are sequential)."""
-
-    prompts_per_call = 1
+    """Sample K responses per prompt over HTTP; ``concurrency`` prompts per call, in parallel
+    threads (the samples of one prompt are requested one after another)."""
 
     def __init__(self, params: Any, *, client: ChatClient | None = None) -> None:
         self.params = params
+        self.prompts_per_call = params.concurrency
         self.client = client or ChatClient(params)
 
     def settings(self) -> dict[str, Any]:
@@ -79,7 +80,11 @@ class OpenAICompatibleBackend(Backend):
         }
 
     def generate(self, prompts: Sequence[str], *, num_samples: int, seed: int) -> list[list[str]]:
-        return [self._one_prompt(prompt, num_samples, derive_seed(seed, i)) for i, prompt in enumerate(prompts)]
+        seeds = [derive_seed(seed, i) for i in range(len(prompts))]
+        if self.params.concurrency <= 1 or len(prompts) <= 1:
+            return [self._one_prompt(prompt, num_samples, s) for prompt, s in zip(prompts, seeds)]
+        with ThreadPoolExecutor(max_workers=self.params.concurrency) as pool:
+            return list(pool.map(lambda args: self._one_prompt(args[0], num_samples, args[1]), zip(prompts, seeds)))
 
     def _one_prompt(self, prompt: str, k: int, seed: int) -> list[str]:
         p = self.params

@@ -1,0 +1,116 @@
+"""The ``llm_judge`` scorer: a chat model rates each (prompt, response) against a rubric.
+
+Each item is one chat-completions request (through :class:`~divtools.generation.openai_client.
+ChatClient`: timeouts, retries with backoff, key from the environment). The reply must be a bare
+number (``7``, ``7.5``, ``7/10``) or contain ``Score: N``; the last such score counts and must lie
+in ``[min_score, max_score]``. Any other reply stops scoring with an error that quotes it, so a
+report is never built from half-parsed judgements.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from divtools.api import Scorer
+from divtools.generation.openai_client import ChatClient, MalformedResponseError
+from divtools.generation.openai_compatible import fill_template
+from divtools.generation.seeds import derive_seed
+
+__all__ = ["LLMJudgeScorer", "parse_score"]
+
+_NUMBER = r"[-+]?\d+(?:\.\d+)?"
+_BARE = re.compile(rf"^\s*\**\s*({_NUMBER})\s*(?:/\s*{_NUMBER})?\s*\**\s*\.?\s*$")
+_LABELLED = re.compile(rf"(?i)\bscore\b\s*(?:is|of|:|=)?\s*\**\s*({_NUMBER})")
+
+
+def parse_score(reply: str, *, min_score: float, max_score: float) -> float:
+    """The judge's score in ``reply``; ``ValueError`` with the reason when there is none."""
+    match = _BARE.match(reply)
+    if match is None:
+        found = _LABELLED.findall(reply)
+        if not found:
+            raise ValueError("no score in the reply (expected a bare number or 'Score: N')")
+        value = float(found[-1])
+    else:
+        value = float(match.group(1))
+    if not (min_score <= value <= max_score):
+        raise ValueError(f"score {value:g} is outside [{min_score:g}, {max_score:g}]")
+    return value
+
+
+class LLMJudgeScorer(Scorer):
+    #: set by the evaluate runner to hide the progress bar
+    quiet: bool = False
+
+    def __init__(self, params: Any, *, client: ChatClient | None = None) -> None:
+        self.params = params
+        self.client = client or ChatClient(params)
+
+    def identity(self) -> dict[str, Any]:
+        p = self.params
+        return {**self.client.identity(), "rubric": p.rubric, "prompt_template": p.prompt_template,
+                "system_prompt": p.system_prompt, "min_score": p.min_score, "max_score": p.max_score,
+                "temperature": p.temperature}
+
+    def message(self, prompt: str, response: str) -> str:
+        """The judge's user message for one item."""
+        p = self.params
+        return fill_template(
+            p.prompt_template,
+            rubric=p.rubric,
+            prompt=prompt,
+            response=response,
+            min_score=f"{p.min_score:g}",
+            max_score=f"{p.max_score:g}",
+        )
+
+    def _judge(self, i: int, prompt: str, response: str) -> float:
+        p = self.params
+        messages = ([{"role": "system", "content": p.system_prompt}] if p.system_prompt else []) + [
+            {"role": "user", "content": self.message(prompt, response)}
+        ]
+        fields = {"temperature": p.temperature, "max_tokens": p.max_new_tokens,
+                  "seed": derive_seed(p.seed, i) if p.seed is not None else None}
+        reply = self.client.chat(messages, **fields)[0]
+        try:
+            return parse_score(reply, min_score=p.min_score, max_score=p.max_score)
+        except ValueError as exc:
+            shown = " ".join(reply.split())
+            shown = shown if len(shown) <= 200 else shown[:200] + "..."
+            raise MalformedResponseError(
+                f"llm_judge: the judge's reply to item {i + 1} cannot be read: {exc}: {shown!r}. "
+                "Make the prompt_template ask for 'Score: N', or use a stronger judge model"
+            ) from None
+
+    def score(
+        self,
+        prompts: Sequence[str],
+        responses: Sequence[str],
+        rows: Sequence[Mapping[str, Any]] | None = None,
+    ) -> np.ndarray:
+        from tqdm.auto import tqdm
+
+        if len(prompts) != len(responses):
+            raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+        out = np.empty(len(responses), dtype=np.float64)
+        with tqdm(total=len(responses), unit="item", desc="llm_judge", disable=self.quiet or None) as bar:
+            if self.params.concurrency <= 1:
+                for i, (pr, rs) in enumerate(zip(prompts, responses)):
+                    out[i] = self._judge(i, pr, rs)
+                    bar.update(1)
+            else:
+                with ThreadPoolExecutor(max_workers=self.params.concurrency) as pool:
+                    futures = [pool.submit(self._judge, i, pr, rs) for i, (pr, rs) in enumerate(zip(prompts, responses))]
+                    try:
+                        for i, future in enumerate(futures):
+                            out[i] = future.result()
+                            bar.update(1)
+                    except BaseException:
+                        for future in futures:
+                            future.cancel()
+                        raise
+        return out

@@ -1,0 +1,102 @@
+"""The ``reward_model`` scorer: quality = a sequence-classification model's output on the
+paper's input format (METHOD.md §6, "reddit-reward")::
+
+    <prompt>{prompt}</prompt><response>{response}</response>
+
+Any ``AutoModelForSequenceClassification`` checkpoint works (a regression head with one output,
+or several outputs and ``output_index``), including a folder saved by divtools' ``reward_model``
+training stage, either a full model or a PEFT adapter over a base model. Texts are tokenised as
+the template gives them (the tokenizer adds its own special tokens, e.g. BOS), truncated to
+``max_length`` tokens, and scored in batches sorted by length (results come back in input order).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from divtools.api import Scorer
+
+__all__ = ["RewardModelScorer"]
+
+
+class RewardModelScorer(Scorer):
+    #: set by the evaluate runner to hide the progress bar
+    quiet: bool = False
+
+    def __init__(self, params: Any) -> None:
+        self.params = params
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._device: str | None = None
+
+    def identity(self) -> dict[str, Any]:
+        p = self.params
+        return {"model": p.model, "revision": p.revision, "adapter": p.adapter, "template": p.template,
+                "max_length": p.max_length, "output_index": p.output_index}
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        from divtools.generation.hf_models import adapter_base, load_model_and_tokenizer, resolve_device, resolve_dtype
+
+        p = self.params
+        self._device = resolve_device(p.device)
+        # an adapter sits on a bare base: its head must have the size the adapter was trained with
+        kwargs = {"num_labels": p.num_labels} if (p.adapter or adapter_base(p.model)) else {}
+        self._model, self._tokenizer = load_model_and_tokenizer(
+            "AutoModelForSequenceClassification",
+            p.model,
+            revision=p.revision,
+            adapter=p.adapter,
+            device=self._device,
+            dtype=resolve_dtype(p.dtype, self._device),
+            model_kwargs=kwargs,
+        )
+        if self._model.config.pad_token_id is None:
+            # the classifier reads the last non-pad token; it must know which id pads
+            self._model.config.pad_token_id = self._tokenizer.pad_token_id
+        self._tokenizer.truncation_side = p.truncation_side
+        n_out = self._model.config.num_labels
+        if p.output_index >= n_out:
+            from divtools.errors import UserError
+
+            raise UserError(f"output_index {p.output_index} but the model has {n_out} output(s)", field="output_index")
+
+    def texts(self, prompts: Sequence[str], responses: Sequence[str]) -> list[str]:
+        """The model inputs: the template filled with each (prompt, response)."""
+        from divtools.generation.openai_compatible import fill_template
+
+        return [fill_template(self.params.template, prompt=p, response=r) for p, r in zip(prompts, responses)]
+
+    def score(
+        self,
+        prompts: Sequence[str],
+        responses: Sequence[str],
+        rows: Sequence[Mapping[str, Any]] | None = None,
+    ) -> np.ndarray:
+        import torch
+        from tqdm.auto import tqdm
+
+        if len(prompts) != len(responses):
+            raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+        if not responses:
+            return np.zeros(0, dtype=np.float64)
+        self._load()
+        p = self.params
+        texts = self.texts(prompts, responses)
+        tok = self._tokenizer
+        trunc = {"truncation": True, "max_length": p.max_length} if p.max_length else {}
+        lengths = [len(ids) for ids in tok(texts, **trunc)["input_ids"]]
+        order = np.argsort(lengths, kind="stable")[::-1]  # long first: memory trouble shows early
+        out = np.empty(len(texts), dtype=np.float64)
+        with tqdm(total=len(texts), unit="text", desc="reward_model", disable=self.quiet or None) as bar:
+            for start in range(0, len(texts), p.batch_size):
+                idx = order[start : start + p.batch_size]
+                enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, **trunc).to(self._device)
+                with torch.inference_mode():
+                    logits = self._model(**enc).logits
+                out[idx] = logits[:, p.output_index].float().cpu().numpy()
+                bar.update(len(idx))
+        return out
