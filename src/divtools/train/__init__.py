@@ -1,0 +1,1 @@
+"""Training: SFT, preference objectives and reward models on TRL (``run: train``)."""
