@@ -1,0 +1,229 @@
+"""Deviation -> training weights (METHOD.md §3).
+
+For one prompt's pool of N responses and K metrics with raw deviations d_k,i:
+
+1. normalise each metric within the pool to q_k,i in [0, 1]:
+   ``minmax`` q = (d - min)/(max - min) = (s + 1)/2 with the paper's s = 2(d - min)/(max - min) - 1;
+   ``rank``   q = (average rank - 1)/(N - 1);
+   ``zscore`` q = Phi((d - mean)/std), Phi the standard normal CDF.
+   A metric whose deviations are all equal gives q = 1/2 for every response (the paper: s = 0).
+2. combine: ``geometric`` u_i = prod_k q_k,i^(1/K) (the paper's "both"); ``arithmetic`` u_i = mean_k q_k,i.
+3. w_i = u_i / mean_pool(u): weights are >= 0 and average exactly 1 over the pool. If every u is 0
+   (possible with K >= 2 and N = 2) every weight is 1, and the pool is counted as ``zero_mean``.
+
+The pair's weight is its chosen (winner) response's w (DDPO uses only the winner's deviation).
+Then, optionally, every pair weight is divided by the split's mean pair weight (``renormalise:
+dataset``), and last the floor and cap clip the chosen weight, so they hold for the final value.
+The paper's pool is the set of responses appearing in the prompt's pairs (``pool: pairs``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from divtools.api import Group, Pair
+from divtools.errors import DivtoolsError
+
+__all__ = [
+    "PairWeights",
+    "WeightSettings",
+    "combine",
+    "normalise",
+    "pool_weights",
+    "weigh_pairs",
+    "weight_stats",
+]
+
+
+@dataclass(frozen=True)
+class WeightSettings:
+    """Resolved weight settings (see :class:`divtools.spec.prepare.WeightsSpec`)."""
+
+    pool: str = "pairs"
+    normalise: str = "minmax"
+    combine: str = "geometric"
+    floor: float | None = None
+    cap: float | None = None
+    renormalise: str = "none"
+    preset: str = "paper"
+
+    @classmethod
+    def from_spec(cls, spec) -> "WeightSettings":
+        return cls(**spec.resolved())
+
+
+def normalise(d: np.ndarray, method: str) -> np.ndarray:
+    """One metric's deviations over one pool -> values in [0, 1]; constant input -> all 1/2."""
+    d = np.asarray(d, dtype=np.float64)
+    n = d.size
+    if n == 0:
+        return d.copy()
+    lo, hi = d.min(), d.max()
+    if hi == lo:
+        return np.full(n, 0.5)
+    if method == "minmax":
+        return (d - lo) / (hi - lo)
+    if method == "rank":
+        from scipy.stats import rankdata
+
+        return (rankdata(d, method="average") - 1.0) / (n - 1)
+    if method == "zscore":
+        from scipy.special import ndtr
+
+        std = d.std()
+        return ndtr((d - d.mean()) / std) if std > 0 else np.full(n, 0.5)
+    raise ValueError(f"unknown normalisation '{method}'")
+
+
+def combine(q: np.ndarray, method: str) -> np.ndarray:
+    """(K, N) normalised values -> u of length N (geometric or arithmetic mean over metrics)."""
+    q = np.asarray(q, dtype=np.float64)
+    if method == "geometric":
+        return np.prod(q ** (1.0 / q.shape[0]), axis=0)
+    if method == "arithmetic":
+        return q.mean(axis=0)
+    raise ValueError(f"unknown combination '{method}'")
+
+
+def pool_weights(deviations: np.ndarray, *, normalise_method: str = "minmax",
+                 combine_method: str = "geometric") -> tuple[np.ndarray, bool]:
+    """(K, N) raw deviations of one pool -> (weights averaging 1 over the pool, zero_mean flag)."""
+    d = np.atleast_2d(np.asarray(deviations, dtype=np.float64))
+    k, n = d.shape
+    if k == 0 or n == 0:
+        return np.ones(n), False
+    u = combine(np.stack([normalise(row, normalise_method) for row in d]), combine_method)
+    mean = u.mean()
+    if not mean > 0:
+        return np.ones(n), True
+    return u / mean, False
+
+
+@dataclass
+class PairWeights:
+    """Per pair: final weight, the chosen response's pool weight before renormalisation/floor/cap,
+    and each metric's raw deviation of chosen and rejected (NaN never occurs)."""
+
+    weight: np.ndarray
+    pool_weight: np.ndarray
+    deviation_chosen: dict[str, np.ndarray] = field(default_factory=dict)
+    deviation_rejected: dict[str, np.ndarray] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _pools(groups: Sequence[Group], pairs: Sequence[Pair], pool: str) -> tuple[list[tuple[Group, list[int]]], dict[str, int]]:
+    """One pool per prompt that has pairs: indices into its responses (group order)."""
+    by_prompt: dict[str, list[Pair]] = {}
+    for p in pairs:
+        by_prompt.setdefault(p.prompt_id, []).append(p)
+    pools: list[tuple[Group, list[int]]] = []
+    index: dict[str, int] = {}
+    for g in groups:
+        these = by_prompt.get(g.prompt_id)
+        if not these:
+            continue
+        if pool == "all":
+            idx = list(range(len(g.responses)))
+        else:
+            used = {id(x) for p in these for x in (p.chosen, p.rejected)}
+            idx = [i for i, r in enumerate(g.responses) if id(r) in used]
+        index[g.prompt_id] = len(pools)
+        pools.append((g, idx))
+    return pools, index
+
+
+def weigh_pairs(groups: Sequence[Group], pairs: Sequence[Pair], metrics: Sequence[tuple[str, Any]],
+                settings: WeightSettings) -> PairWeights:
+    """Weights and raw deviations for ``pairs`` (built from ``groups``); ``metrics`` are
+    ``(label, Metric)``. Degenerate pools are counted in ``stats``."""
+    pools, index = _pools(groups, pairs, settings.pool)
+    texts = [[g.responses[i].text for i in idx] for g, idx in pools]
+    raw: dict[str, list[np.ndarray]] = {}
+    constant: Counter[str] = Counter()
+    for label, metric in metrics:
+        results = metric.groups(texts) if texts else []
+        devs = []
+        for (g, idx), res in zip(pools, results):
+            dev = np.asarray(res.deviation, dtype=np.float64)
+            if dev.shape != (len(idx),) or not np.all(np.isfinite(dev)):
+                raise DivtoolsError(
+                    f"metric '{label}' returned deviations of shape {dev.shape} (finite: "
+                    f"{bool(np.all(np.isfinite(dev)))}) for a pool of {len(idx)} responses of prompt '{g.prompt_id}'"
+                )
+            if len(idx) > 1 and np.all(dev == dev[0]):
+                constant[label] += 1
+            devs.append(dev)
+        raw[label] = devs
+
+    uniform = settings.preset == "uniform"  # deviations are recorded but do not weigh
+    pool_w: list[np.ndarray] = []
+    zero_mean = 0
+    for p_i, (g, idx) in enumerate(pools):
+        if uniform or not metrics:
+            pool_w.append(np.ones(len(idx)))
+            continue
+        d = np.stack([raw[label][p_i] for label, _ in metrics])
+        w, zero = pool_weights(d, normalise_method=settings.normalise, combine_method=settings.combine)
+        zero_mean += zero
+        pool_w.append(w)
+
+    positions = [{id(g.responses[i]): j for j, i in enumerate(idx)} for g, idx in pools]
+    n = len(pairs)
+    chosen_w = np.empty(n)
+    dev_c = {label: np.empty(n) for label, _ in metrics}
+    dev_r = {label: np.empty(n) for label, _ in metrics}
+    for k, p in enumerate(pairs):
+        p_i = index[p.prompt_id]
+        pos = positions[p_i]
+        c, r = pos[id(p.chosen)], pos[id(p.rejected)]
+        chosen_w[k] = pool_w[p_i][c]
+        for label, _ in metrics:
+            dev_c[label][k] = raw[label][p_i][c]
+            dev_r[label][k] = raw[label][p_i][r]
+
+    final = chosen_w.copy()
+    if settings.renormalise == "dataset" and n and final.mean() > 0:
+        final = final / final.mean()
+    before_clip = final.copy()
+    if settings.floor is not None:
+        final = np.maximum(final, settings.floor)
+    if settings.cap is not None:
+        final = np.minimum(final, settings.cap)
+
+    sizes = Counter(min(len(idx), 5) for _, idx in pools)
+    stats = {
+        "pools": len(pools),
+        "pool_sizes": {("5+" if s == 5 else str(s)): sizes[s] for s in sorted(sizes)},
+        "pools_of_2": sizes.get(2, 0),
+        "pools_constant_deviation": {label: constant[label] for label, _ in metrics},
+        "pools_zero_mean": zero_mean,
+        "pairs_zero_pool_weight": int(np.sum(chosen_w == 0)),
+        "pairs_raised_by_floor": int(np.sum(final > before_clip)),
+        "pairs_lowered_by_cap": int(np.sum(final < before_clip)),
+        "weight": weight_stats(final),
+    }
+    return PairWeights(weight=final, pool_weight=chosen_w, deviation_chosen=dev_c,
+                       deviation_rejected=dev_r, stats=stats)
+
+
+def weight_stats(w: np.ndarray) -> dict[str, Any]:
+    """Distribution of pair weights (rounded to 1e-12 so equal runs print equal numbers)."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.size == 0:
+        return {"count": 0}
+    q = np.quantile(w, [0.05, 0.25, 0.5, 0.75, 0.95])
+    r = lambda x: round(float(x), 12)  # noqa: E731
+    return {
+        "count": int(w.size),
+        "mean": r(w.mean()),
+        "std": r(w.std()),
+        "min": r(w.min()),
+        "max": r(w.max()),
+        "p05": r(q[0]), "p25": r(q[1]), "median": r(q[2]), "p75": r(q[3]), "p95": r(q[4]),
+        "share_zero": r(np.mean(w == 0)),
+        "share_one": r(np.mean(np.isclose(w, 1.0, rtol=0, atol=1e-12))),
+    }
