@@ -1,7 +1,21 @@
-"""``run: evaluate`` — metrics (and scorers) over generations, per system and prompt."""
+"""``run: evaluate`` — metrics (and scorers) over generations, per system and prompt.
+
+The smallest spec (metric-only, one generations file whose rows name their system)::
+
+    run: evaluate
+    generations: {path: gens.jsonl}
+    metrics:
+      - {kind: distinct_n, n: 2, label: d2}
+    output: {dir: out/}
+
+The full protocol adds named systems (a generations file, or a backend that generates), human
+("gold") responses subsampled to the same N, a fixed prompt-id list, quality scorers, reporters
+and the effective-diversity sweep. See ``docs/evaluation.md``.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -9,17 +23,130 @@ from pydantic import Field, model_validator
 from divtools.spec.base import Component, ComponentParams, InputPath, SpecModel
 from divtools.spec.common import OutputSpec
 
-__all__ = ["EvaluateSpec", "GenerationsSpec", "MetricSpec", "ScorerSpec"]
+__all__ = [
+    "BackendSpec",
+    "EffectiveDiversitySpec",
+    "EvaluateSpec",
+    "GenerationsSpec",
+    "GoldSpec",
+    "MetricSpec",
+    "PromptsSpec",
+    "ReporterSpec",
+    "ScorerSpec",
+    "SystemSpec",
+]
 
 MetricSpec = Annotated[ComponentParams, Component("metric")]
 ScorerSpec = Annotated[ComponentParams, Component("scorer")]
+BackendSpec = Annotated[ComponentParams, Component("backend")]
+ReporterSpec = Annotated[ComponentParams, Component("reporter")]
+
+#: system names become file names (generations/<name>.jsonl) and table rows
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(
+            f"system name '{name}' must start with a letter or digit and use only letters, digits, "
+            "'_', '.', '+', '-' (it names a file)"
+        )
+    return name
 
 
 class GenerationsSpec(SpecModel):
     """A JSONL file of generations: one row per response with ``prompt`` and ``response``;
-    optional ``system`` (rows without it form the system ``default``), ``id`` and ``prompt_id``."""
+    optional ``system`` (rows without it form the system ``default``), ``id``, ``prompt_id`` and
+    ``sample`` (or ``sample_index``), plus any extra columns (``dataset_score`` reads them)."""
 
     path: InputPath
+    """The JSONL file (relative paths resolve against the spec file's folder)."""
+    system: str | None = None
+    """Use only the rows whose ``system`` column equals this (rows without the column count as
+    ``default``). Unset: every row."""
+
+
+class SystemSpec(SpecModel):
+    """One system to evaluate: a generations file, or a backend that generates the samples."""
+
+    name: str
+    """Name in reports; also names ``generations/<name>.jsonl`` for generated systems."""
+    generations: GenerationsSpec | None = None
+    """Read this system's samples from a file (all its rows belong to this system unless
+    ``generations.system`` selects some)."""
+    backend: BackendSpec | None = None
+    """Generate the samples with this backend (its params name the model and the sampling
+    settings). Needs the prompts' texts: ``prompts.path`` or ``gold``."""
+    num_samples: int | None = Field(None, ge=1)
+    """Samples generated per prompt (default: ``samples_per_prompt``)."""
+    seed: int | None = None
+    """Generation seed (default: the spec's ``seed``)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "SystemSpec":
+        _check_name(self.name)
+        if (self.generations is None) == (self.backend is None):
+            raise ValueError(f"system '{self.name}': give exactly one of 'generations' (a file) or 'backend' (generate)")
+        if self.generations is not None and (self.num_samples is not None or self.seed is not None):
+            raise ValueError(f"system '{self.name}': num_samples and seed apply only to a 'backend' system")
+        return self
+
+
+class GoldSpec(SpecModel):
+    """Human ("gold") responses: a JSONL file like a generations file (``prompt``, ``response``,
+    optional ``prompt_id``), subsampled per prompt to ``samples_per_prompt`` with the seed;
+    prompts with fewer responses are dropped from the evaluation (and counted)."""
+
+    path: InputPath
+    """JSONL: prompt, response[, prompt_id, id, any score columns]."""
+    name: str = "human"
+    """The reference system's name in reports."""
+
+    @model_validator(mode="after")
+    def _name(self) -> "GoldSpec":
+        _check_name(self.name)
+        return self
+
+
+class PromptsSpec(SpecModel):
+    """The fixed, recorded list of prompts every system is evaluated on."""
+
+    path: InputPath | None = None
+    """JSONL of prompts (``prompt``, optional ``prompt_id`` or ``id``): the texts backends
+    generate for; its order is the default prompt list."""
+    ids: list[str] | None = None
+    """The prompt ids to evaluate, in order (default: every prompt of ``path``, else of
+    ``gold``, else of the generations files in order of first appearance)."""
+    ids_file: InputPath | None = None
+    """A text file with one prompt id per line (alternative to ``ids``)."""
+    limit: int | None = Field(None, ge=1)
+    """Keep only the first ``limit`` prompts of the list."""
+
+    @model_validator(mode="after")
+    def _one_list(self) -> "PromptsSpec":
+        if self.ids is not None and self.ids_file is not None:
+            raise ValueError("give 'ids' or 'ids_file', not both")
+        if self.ids is not None and len(set(self.ids)) != len(self.ids):
+            raise ValueError("'ids' lists a prompt id twice")
+        return self
+
+
+class EffectiveDiversitySpec(SpecModel):
+    """Diversity among the samples whose quality is at least τ, with the share that pass, over a
+    sweep of τ: a system cannot look diverse by writing bad text."""
+
+    quality: str | None = None
+    """Label of the scorer that gives quality (default: the first scorer)."""
+    thresholds: list[float] | None = None
+    """The τ values (default: ``quantiles`` of all systems' pooled quality scores)."""
+    quantiles: int = Field(10, ge=2, le=101)
+    """Default sweep: the pooled scores' quantiles at 0, 1/q, ..., (q-1)/q."""
+    metrics: list[str] | None = None
+    """Labels of the diversity metrics to sweep (default: all)."""
+
+
+def _default_reporters() -> list[dict]:
+    return [{"kind": "json"}, {"kind": "markdown"}, {"kind": "plot"}]
 
 
 class EvaluateSpec(SpecModel):
@@ -27,20 +154,61 @@ class EvaluateSpec(SpecModel):
 
     run: Literal["evaluate"]
     seed: int = 0
-    """Seed for bootstrap confidence intervals and subsampling."""
-    generations: GenerationsSpec
+    """Seed for gold subsampling, generation and the bootstrap confidence intervals."""
+    generations: GenerationsSpec | None = None
+    """A generations file whose rows name their system (``system`` column; ``default`` when
+    absent). May be combined with ``systems``."""
+    systems: list[SystemSpec] = Field(default_factory=list)
+    """Named systems, each from a generations file or generated by a backend."""
+    gold: GoldSpec | None = None
+    """Human responses: the reference system, subsampled to the same N per prompt."""
+    prompts: PromptsSpec | None = None
+    """The fixed prompt list (and prompt texts for backends)."""
+    samples_per_prompt: int | None = Field(None, ge=1)
+    """N: every system is compared on N samples per prompt (extra samples beyond the first N,
+    by sample index, are not used; a system with fewer is reported as incomplete for that prompt,
+    never averaged in). Default: the most common per-prompt count of the non-gold systems."""
     metrics: list[MetricSpec] = Field(min_length=1)
+    """Diversity metrics, computed per prompt over its N samples."""
     scorers: list[ScorerSpec] = Field(default_factory=list)
+    """Quality scorers, per sample; a prompt's value is the mean over its N samples."""
+    effective_diversity: EffectiveDiversitySpec | None = None
+    """Diversity among samples of quality >= τ over a τ sweep (needs a scorer)."""
+    reporters: list[ReporterSpec] = Field(default_factory=_default_reporters)
+    """Report writers (``json`` is always written: it is the run's record)."""
     bootstrap_samples: int = Field(1000, ge=100)
     """Bootstrap resamples of prompts for the 95% confidence intervals."""
     output: OutputSpec
 
     @model_validator(mode="after")
-    def _distinct_labels(self) -> "EvaluateSpec":
+    def _consistent(self) -> "EvaluateSpec":
         seen: set[str] = set()
         for entry in [*self.metrics, *self.scorers]:
             label = entry.display  # type: ignore[attr-defined]
             if label in seen:
                 raise ValueError(f"two metrics/scorers are labelled '{label}': give each a distinct label")
             seen.add(label)
+        if self.generations is None and not self.systems and self.gold is None:
+            raise ValueError("nothing to evaluate: give 'generations', 'systems' or 'gold'")
+        names = [s.name for s in self.systems] + ([self.gold.name] if self.gold else [])
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"system name(s) used twice: {', '.join(dup)}")
+        if any(s.backend is not None for s in self.systems):
+            if self.gold is None and (self.prompts is None or self.prompts.path is None):
+                raise ValueError("a 'backend' system needs prompt texts: set 'prompts.path' or 'gold'")
+        if self.effective_diversity is not None:
+            scorer_labels = [s.display for s in self.scorers]  # type: ignore[attr-defined]
+            metric_labels = [m.display for m in self.metrics]  # type: ignore[attr-defined]
+            quality = self.effective_diversity.quality
+            if not scorer_labels:
+                raise ValueError("effective_diversity needs a quality scorer: add one under 'scorers'")
+            if quality is not None and quality not in scorer_labels:
+                raise ValueError(f"effective_diversity.quality '{quality}' is not a scorer label; scorers: {', '.join(scorer_labels)}")
+            for label in self.effective_diversity.metrics or []:
+                if label not in metric_labels:
+                    raise ValueError(f"effective_diversity.metrics: '{label}' is not a metric label; metrics: {', '.join(metric_labels)}")
+        kinds = [r.kind for r in self.reporters]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("a reporter kind is listed twice")
         return self

@@ -1,0 +1,292 @@
+"""``run: evaluate``: systems' samples -> per-prompt metric and scorer values -> reports.
+
+Steps (each documented in ``docs/evaluation.md``):
+
+1. Claim the output directory (:class:`divtools.rundir.RunDir`: same spec resumes, a changed
+   spec is refused unless ``on_existing: restart``).
+2. Read the generations files, the gold file and the prompts file; fix the prompt list and N
+   (:mod:`divtools.evaluate.protocol`); subsample gold to N per prompt, dropping prompts with
+   fewer.
+3. Generate the backend systems' samples into ``generations/<name>.jsonl`` (resumable, through
+   :func:`divtools.generation.driver.generate_to_jsonl`).
+4. Per system: every metric's diversity per prompt over its N samples; every scorer per sample,
+   averaged per prompt; mean and seeded bootstrap 95% CI over prompts
+   (:mod:`divtools.evaluate.bootstrap`); the effective-diversity sweep if asked.
+5. Write every reporter's files into a staging folder and move them into place only when all
+   succeeded (``report.json`` last): an error leaves no partial report.
+
+Nothing here imports torch; metrics, scorers and backends import what they need when built.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from divtools.errors import DivtoolsError, UserError
+from divtools.evaluate.bootstrap import aggregate
+from divtools.evaluate.effective import effective_diversity, thresholds_for
+from divtools.evaluate.protocol import (
+    Protocol,
+    SystemSamples,
+    choose_n,
+    group_system,
+    prompt_list,
+    subsample_gold,
+)
+from divtools.evaluate.provenance import components_used
+from divtools.evaluate.publish import publish_reports
+from divtools.evaluate.rows import Sample, read_prompt_ids, read_prompts, read_samples
+
+__all__ = ["REPORT_FORMAT", "compute_report", "run"]
+
+REPORT_FORMAT = "divtools.evaluate.report/1"
+#: groups handed to one Metric.groups call (embedding metrics encode a chunk in one batch)
+METRIC_CHUNK = 64
+#: samples handed to one Scorer.score call
+SCORER_CHUNK = 256
+
+
+def _progress(total: int, desc: str, quiet: bool, unit: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=quiet, dynamic_ncols=True, leave=False)
+
+
+def run(spec: Any, *, quiet: bool = False) -> Path:
+    """Run an evaluate spec; returns the path of ``report.json``."""
+    from divtools.rundir import RunDir
+
+    rundir = RunDir.open(spec)
+    report = compute_report(spec, quiet=quiet, out_dir=rundir.path)
+    return publish_reports(report, spec.reporters, rundir.path)
+
+
+# ---------------------------------------------------------------- reading the systems
+def _file_systems(spec: Any) -> tuple[dict[str, list[Sample]], dict[str, dict]]:
+    samples: dict[str, list[Sample]] = {}
+    sources: dict[str, dict] = {}
+    if spec.generations is not None:
+        rows = read_samples(spec.generations.path, only_system=spec.generations.system)
+        for s in rows:
+            samples.setdefault(s.system, []).append(s)
+        for name in samples:
+            sources[name] = {"generations": str(spec.generations.path)}
+    for system in spec.systems:
+        if system.generations is None:
+            continue
+        if system.name in samples:
+            raise UserError(
+                f"system '{system.name}' is named in 'systems' and also by rows of {spec.generations.path}",
+                field="systems",
+            )
+        samples[system.name] = read_samples(system.generations.path, system=system.name,
+                                            only_system=system.generations.system)
+        sources[system.name] = {"generations": str(system.generations.path)}
+    if spec.gold is not None and spec.gold.name in samples:
+        raise UserError(f"the gold system's name '{spec.gold.name}' is also a system of the generations",
+                        field="gold.name")
+    return samples, sources
+
+
+def _generate(spec: Any, system: Any, prompt_ids: list[str], texts: dict[str, str], n: int,
+              out_dir: Path, quiet: bool) -> tuple[list[Sample], dict]:
+    from divtools.components import build, info
+
+    try:
+        from divtools.generation.driver import generate_to_jsonl
+    except ImportError as exc:  # pragma: no cover - the driver ships with divtools
+        raise DivtoolsError(f"generation is unavailable: {exc}") from None
+    backend = build("backend", system.backend)
+    k = system.num_samples or n
+    seed = spec.seed if system.seed is None else system.seed
+    path = out_dir / "generations" / f"{system.name}.jsonl"
+    generate_to_jsonl(backend, [(pid, texts[pid]) for pid in prompt_ids], path,
+                      num_samples=k, seed=seed, system=system.name, quiet=quiet)
+    comp = info("backend", system.backend)
+    source = {"backend": system.backend.kind, "plugin": comp.plugin, "version": comp.plugin_version,
+              "generations": str(path), "num_samples": k, "seed": seed}
+    return read_samples(path, only_system=system.name), source
+
+
+def _resolve_protocol(spec: Any, out_dir: Path, quiet: bool) -> tuple[Protocol, list[SystemSamples]]:
+    files, sources = _file_systems(spec)
+    gold = read_samples(spec.gold.path, system=spec.gold.name) if spec.gold is not None else None
+    prompts_spec = spec.prompts
+    prompts_file = read_prompts(prompts_spec.path) if prompts_spec and prompts_spec.path else None
+    ids = None
+    if prompts_spec is not None:
+        ids = prompts_spec.ids if prompts_spec.ids is not None else (
+            read_prompt_ids(prompts_spec.ids_file) if prompts_spec.ids_file is not None else None)
+    order, texts = prompt_list(ids=ids, prompts_file=prompts_file, gold=gold, systems=list(files.values()),
+                               limit=prompts_spec.limit if prompts_spec else None)
+    backend_ks = [s.num_samples for s in spec.systems if s.backend is not None and s.num_samples]
+    n, n_source = choose_n(spec.samples_per_prompt, files, backend_ks)
+    protocol = Protocol(prompt_ids=order, prompts={}, n=n, n_source=n_source, requested=len(order))
+    systems: list[SystemSamples] = []
+    if gold is not None:
+        kept, dropped = subsample_gold(gold, order, n, spec.seed)
+        protocol.dropped = dropped
+        protocol.prompt_ids = [pid for pid in order if pid in kept]
+        systems.append(SystemSamples(name=spec.gold.name, role="gold",
+                                     source={"gold": str(spec.gold.path)}, groups=kept))
+    if not protocol.prompt_ids:
+        raise UserError(
+            f"no prompt is left to evaluate ({len(order)} listed, {len(protocol.dropped)} dropped for having "
+            f"fewer than N = {n} gold responses)", field="samples_per_prompt")
+    protocol.prompts = {pid: texts[pid] for pid in protocol.prompt_ids}
+    for name, samples in files.items():
+        systems.append(group_system(name, "file", sources[name], samples, protocol.prompt_ids, n))
+    for system in spec.systems:
+        if system.backend is None:
+            continue
+        samples, source = _generate(spec, system, protocol.prompt_ids, texts, n, out_dir, quiet)
+        systems.append(group_system(system.name, "generated", source, samples, protocol.prompt_ids, n))
+    # gold first (the reference), then the order of the spec
+    return protocol, systems
+
+
+# ---------------------------------------------------------------- measuring
+def _metric_values(metric: Any, system: SystemSamples, pids: list[str], label: str, quiet: bool) -> dict[str, float]:
+    out: dict[str, float] = {}
+    bar = _progress(len(pids), f"{label} [{system.name}]", quiet, "prompt")
+    try:
+        for start in range(0, len(pids), METRIC_CHUNK):
+            chunk = pids[start:start + METRIC_CHUNK]
+            results = metric.groups([[s.response for s in system.groups[pid]] for pid in chunk])
+            if len(results) != len(chunk):
+                raise DivtoolsError(f"metric '{label}' returned {len(results)} results for {len(chunk)} groups")
+            for pid, result in zip(chunk, results):
+                out[pid] = float(result.diversity)
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+    return out
+
+
+def _scores(scorer: Any, samples: list[Sample], label: str, system: str, quiet: bool) -> np.ndarray:
+    out = np.empty(len(samples), dtype=np.float64)
+    bar = _progress(len(samples), f"{label} [{system}]", quiet, "sample")
+    try:
+        for start in range(0, len(samples), SCORER_CHUNK):
+            chunk = samples[start:start + SCORER_CHUNK]
+            values = np.asarray(scorer.score([s.prompt for s in chunk], [s.response for s in chunk],
+                                             [s.row for s in chunk]), dtype=np.float64)
+            if values.shape != (len(chunk),):
+                raise DivtoolsError(f"scorer '{label}' returned {values.shape} scores for {len(chunk)} samples")
+            out[start:start + len(chunk)] = values
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+    return out
+
+
+def _mean_or_nan(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else math.nan
+
+
+def compute_report(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+    """The report (a JSON-able dict) for ``spec``; writes nothing but generations."""
+    from divtools import __version__
+    from divtools.components import build
+
+    out_dir = Path(spec.output.dir) if out_dir is None else out_dir
+    protocol, systems = _resolve_protocol(spec, out_dir, quiet)
+    metric_labels = [m.display for m in spec.metrics]
+    scorer_labels = [s.display for s in spec.scorers]
+    metrics = {m.display: build("metric", m) for m in spec.metrics}
+    scorers = {s.display: build("scorer", s) for s in spec.scorers}
+
+    results: dict[str, dict[str, Any]] = {}
+    sample_scores: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    for system in systems:
+        pids = [pid for pid in protocol.prompt_ids if pid in system.groups]
+        res: dict[str, Any] = {}
+        for label in metric_labels:
+            values = _metric_values(metrics[label], system, pids, label, quiet)
+            res[label] = aggregate(values, seed=spec.seed, samples=spec.bootstrap_samples, system=system.name, label=label)
+        flat = [s for pid in pids for s in system.groups[pid]]
+        sample_scores[system.name] = {}
+        for label in scorer_labels:
+            scores = _scores(scorers[label], flat, label, system.name, quiet)
+            per_sample = {pid: scores[i * protocol.n:(i + 1) * protocol.n] for i, pid in enumerate(pids)}
+            sample_scores[system.name][label] = per_sample
+            per_prompt = {pid: _mean_or_nan(v) for pid, v in per_sample.items()}
+            res[label] = aggregate(per_prompt, seed=spec.seed, samples=spec.bootstrap_samples, system=system.name, label=label)
+        results[system.name] = res
+
+    effective = None
+    if spec.effective_diversity is not None:
+        eff = spec.effective_diversity
+        quality = eff.quality or scorer_labels[0]
+        swept = eff.metrics or metric_labels
+        pooled = np.concatenate([v for sys in sample_scores.values() for v in sys[quality].values()] or [np.array([])])
+        taus = thresholds_for(pooled, eff.thresholds, eff.quantiles)
+        effective = {
+            "quality": quality,
+            "thresholds": taus,
+            "metrics": swept,
+            "systems": {
+                system.name: effective_diversity(
+                    system, sample_scores[system.name][quality], {label: metrics[label] for label in swept},
+                    taus, n=protocol.n, seed=spec.seed, samples=spec.bootstrap_samples, quiet=quiet,
+                )
+                for system in systems
+            },
+        }
+
+    used = components_used(spec)
+    report: dict[str, Any] = {
+        "format": REPORT_FORMAT,
+        "versions": {
+            "divtools": __version__,
+            "plugins": {c["plugin"]: c["version"] for c in used},
+            "python": _python_version(),
+            "numpy": np.__version__,
+        },
+        "components": used,
+        "spec": spec.model_dump(mode="json"),
+        "protocol": protocol.record(seed=spec.seed, bootstrap_samples=spec.bootstrap_samples,
+                                    gold=spec.gold.name if spec.gold else None),
+        "prompts": protocol.prompts,
+        "labels": _labels(spec, metrics),
+        "systems": {
+            s.name: {
+                "role": s.role,
+                "source": s.source,
+                "n_prompts_complete": len(s.groups),
+                "incomplete_prompts": dict(s.incomplete),
+                "n_incomplete_prompts": len(s.incomplete),
+            }
+            for s in systems
+        },
+        "results": results,
+        "effective_diversity": effective,
+    }
+    return report
+
+
+def _python_version() -> str:
+    import platform
+
+    return platform.python_version()
+
+
+def _labels(spec: Any, metrics: dict[str, Any]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for m in spec.metrics:
+        out[m.display] = {
+            "type": "metric",
+            "kind": m.kind,
+            "params": m.model_dump(mode="json"),
+            "higher_is_more_diverse": bool(getattr(metrics[m.display], "higher_is_more_diverse", True)),
+        }
+    for s in spec.scorers:
+        out[s.display] = {"type": "scorer", "kind": s.kind, "params": s.model_dump(mode="json")}
+    return out
+
+
