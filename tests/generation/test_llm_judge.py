@@ -1,0 +1,104 @@
+"""The llm_judge scorer against a local fake server: rubric prompt, score parsing, retries and
+clear errors on replies that hold no usable score."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from divtools.builtins.scorers import LLMJudgeParams
+from divtools.generation.openai_client import MalformedResponseError, ServerError
+from divtools.scorers.llm_judge import LLMJudgeScorer, parse_score
+
+
+@pytest.mark.parametrize(
+    "reply, value",
+    [("7", 7.0), (" 7.5 \n", 7.5), ("8/10", 8.0), ("**9**", 9.0), ("Score: 6", 6.0), ("score = 3.5", 3.5),
+     ("The story is vivid.\nScore: 4\n", 4.0), ("First score: 2. On reflection, Score: 5", 5.0), ("10.", 10.0)],
+)
+def test_parse_score_accepts(reply, value):
+    assert parse_score(reply, min_score=1, max_score=10) == value
+
+
+@pytest.mark.parametrize("reply", ["", "I liked it a lot", "It deserves 7 out of 10", "Score: eleven", "11", "0"])
+def test_parse_score_rejects(reply):
+    with pytest.raises(ValueError):
+        parse_score(reply, min_score=1, max_score=10)
+
+
+def judge(conn, **extra) -> LLMJudgeScorer:
+    return LLMJudgeScorer(LLMJudgeParams(**conn, **extra))
+
+
+def test_scores_come_from_the_judges_replies(chat_server, fast_connection):
+    # the fake judge gives the response's word count as its score
+    def reply(body):
+        text = body["messages"][-1]["content"]
+        response = re.search(r"Response:\n(.*?)\n\nRate", text, re.S).group(1)
+        return [f"Score: {len(response.split())}"]
+
+    chat_server.reply = reply
+    scorer = judge(fast_connection, rubric="Judge the imagery.")
+    responses = ["one two three", "a b c d e f", "x"]
+    scores = scorer.score(["P1", "P2", "P3"], responses)
+    np.testing.assert_array_equal(scores, [3.0, 6.0, 1.0])
+    body = chat_server.requests[0]["body"]
+    assert body["temperature"] == 0.0 and body["max_tokens"] == 256
+    assert body["messages"][0]["role"] == "system"
+    user = body["messages"][1]["content"]
+    assert user.startswith("Judge the imagery.") and "Prompt:\nP1" in user and "from 1 (worst) to 10 (best)" in user
+    assert len({r["body"]["seed"] for r in chat_server.requests}) == 3
+
+
+def test_concurrency_keeps_order(chat_server, fast_connection):
+    chat_server.reply = lambda body: [str(len(body["messages"][-1]["content"]) % 10 + 1)]
+    prompts = [f"prompt {i}" * (i + 1) for i in range(12)]
+    responses = ["r"] * 12
+    serial = judge(fast_connection).score(prompts, responses)
+    parallel = judge(fast_connection, concurrency=4).score(prompts, responses)
+    np.testing.assert_array_equal(serial, parallel)
+
+
+def test_malformed_reply_is_a_clear_error(chat_server, fast_connection):
+    replies = iter(["8", "The response is charming but I won't give a number."])
+    chat_server.reply = lambda body: [next(replies)]
+    with pytest.raises(MalformedResponseError, match=r"reply to item 2 cannot be read: no score.*charming"):
+        judge(fast_connection).score(["a", "b"], ["x", "y"])
+
+
+def test_out_of_range_score_is_an_error(chat_server, fast_connection):
+    chat_server.reply = lambda body: ["Score: 42"]
+    with pytest.raises(MalformedResponseError, match=r"score 42 is outside \[1, 10\]"):
+        judge(fast_connection).score(["a"], ["x"])
+
+
+def test_malformed_http_body_and_retries(chat_server, fast_connection):
+    chat_server.reply = lambda body: ["5"]
+    chat_server.script = [("status", 429), ("status", 502)]
+    scorer = judge(fast_connection)
+    assert scorer.score(["a"], ["x"]).tolist() == [5.0]
+    assert scorer.client.waits == pytest.approx([0.01, 0.02])
+    chat_server.script = [("raw", b"Bad Gateway")]
+    with pytest.raises(MalformedResponseError, match="not JSON"):
+        scorer.score(["a"], ["x"])
+    chat_server.script = [("sleep", 1.0)] * 4
+    with pytest.raises(ServerError, match="no answer within"):
+        judge({**fast_connection, "timeout_s": 0.2, "max_retries": 1}).score(["a"], ["x"])
+
+
+def test_params_validation():
+    with pytest.raises(ValueError, match="min_score must be below max_score"):
+        LLMJudgeParams(model="m", min_score=5, max_score=5)
+    with pytest.raises(ValueError, match="must contain"):
+        LLMJudgeParams(model="m", prompt_template="{rubric} only")
+
+
+def test_registered(chat_server, fast_connection):
+    from divtools.plugins import load_plugins
+
+    info = load_plugins(env={"DIVTOOLS_LOAD_PLUGINS": ""}).registries["scorer"].get("llm_judge")
+    chat_server.reply = lambda body: ["3"]
+    scorer = info.build(info.params(kind="llm_judge", **fast_connection))
+    assert scorer.score(["p"], ["r"]).tolist() == [3.0]
