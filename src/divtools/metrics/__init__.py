@@ -1,1 +1,17 @@
-"""Metric implementations (registered by divtools.builtins.metrics)."""
+"""Metric implementations (registered by :mod:`divtools.builtins.metrics`).
+
+Every metric answers one group (the responses to one prompt) with a
+:class:`~divtools.api.GroupResult`:
+
+- ``deviation``: one float per text, **higher = more different from the other texts of the group,
+  for every metric**, whatever the direction of its diversity value. It is the DDPO/DORPO
+  training signal (METHOD.md §3); only its order and spacing within a group matter there.
+- ``diversity``: the group's value under the metric's published formula. Its direction is the
+  class attribute ``higher_is_more_diverse`` (False for self-BLEU, homogenization, compression
+  ratio and self-repetition, whose published values grow with repetition).
+
+Groups with fewer than two texts: deviation is all zeros (there is no other text to differ
+from); diversity is whatever the formula gives for one text, or NaN where it is undefined
+(pairwise metrics). Importing this package imports nothing heavy; each module imports numpy
+only, and embedding metrics import their embedder lazily.
+"""
