@@ -55,28 +55,40 @@ def _fingerprint(spec, source_identity: dict[str, Any]) -> tuple[str, dict[str, 
     return hashlib.sha256(blob.encode("utf-8")).hexdigest(), data
 
 
-def _check_existing(out: Path, fingerprint: str, on_existing: str) -> bool:
-    """True when ``out`` already holds this finished run and may be reused."""
-    summary = out / "summary.json"
-    if not summary.exists():
+def _precheck(spec, out: Path, data_fingerprint: str) -> bool:
+    """Fail fast (before any work) on a directory :class:`~divtools.rundir.RunDir` would refuse;
+    True when it already holds this finished run on the same data and may be reused."""
+    from divtools.rundir import MANIFEST, fingerprint
+
+    if not out.exists():
+        return False
+    if not out.is_dir():
+        raise UserError("exists and is not a directory", file=str(out), field="output.dir")
+    policy = spec.output.on_existing
+    manifest = out / MANIFEST
+    if not manifest.exists():
+        if any(out.iterdir()):
+            raise UserError("is not empty and was not written by divtools; choose a new or empty directory",
+                            file=str(out), field="output.dir")
+        return False
+    if policy == "restart":
         return False
     try:
-        old = json.loads(summary.read_text(encoding="utf-8"))
+        old = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         old = {}
-    same = old.get("spec_sha256") == fingerprint
-    if on_existing == "restart":
+    if old.get("fingerprint") != fingerprint(spec) or old.get("run") != "prepare":
+        from divtools.rundir import RunDir
+
+        RunDir.open(spec)  # raises the user error naming the changed fields
+    if policy == "error":
+        raise UserError("already holds this run; set output.on_existing to resume or restart",
+                        file=str(out), field="output.on_existing")
+    try:
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return False
-    if not same:
-        raise UserError(
-            "the directory holds a prepare run of a different spec or different data; choose another "
-            "output.dir or set output.on_existing: restart to replace it",
-            file=str(out), field="output.dir",
-        )
-    if on_existing == "error":
-        raise UserError("the directory already holds this run; set output.on_existing: resume or restart",
-                        file=str(out), field="output.dir")
-    return all((out / f).exists() for f in old.get("files", []))
+    return summary.get("spec_sha256") == data_fingerprint and all((out / f).exists() for f in summary.get("files", []))
 
 
 def pair_rows(pairs: Sequence[Pair], weights, labels: Sequence[str], *, system: bool) -> list[dict[str, Any]]:
@@ -156,16 +168,16 @@ def run(spec, *, quiet: bool = False) -> Path:
     from divtools.data.split import split_groups
     from divtools.data.weights import WeightSettings, weigh_pairs
 
+    from divtools.rundir import RunDir
+
     out = Path(spec.output.dir)
     formats = list(dict.fromkeys(spec.output.formats))
     main_file = out / f"train.{formats[0]}"
-    if out.exists() and not out.is_dir():
-        raise UserError("exists and is not a directory", file=str(out), field="output.dir")
 
     source = build("source", spec.source)
     identity = source.identity() if hasattr(source, "identity") else {"kind": spec.source.kind}
     fingerprint, spec_data = _fingerprint(spec, identity)
-    if _check_existing(out, fingerprint, spec.output.on_existing):
+    if _precheck(spec, out, fingerprint):
         _say(quiet, f"{out} already holds this run (on_existing: resume); nothing to do")
         return main_file
 
@@ -266,8 +278,9 @@ def run(spec, *, quiet: bool = False) -> Path:
         "files": sorted([*outputs, "summary.json"]),
     }
 
-    # all computed: now write (stale files of an earlier run in this directory go first)
-    out.mkdir(parents=True, exist_ok=True)
+    # all computed: now claim the directory (restart wipes it) and write; stale files of an
+    # earlier run of this spec on other data go first
+    RunDir.open(spec)
     for stale in KNOWN_FILES:
         if stale not in outputs and (out / stale).exists():
             (out / stale).unlink()

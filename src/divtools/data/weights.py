@@ -7,6 +7,9 @@ For one prompt's pool of N responses and K metrics with raw deviations d_k,i:
    ``rank``   q = (average rank - 1)/(N - 1);
    ``zscore`` q = Phi((d - mean)/std), Phi the standard normal CDF.
    A metric whose deviations are all equal gives q = 1/2 for every response (the paper: s = 0).
+   "Equal" allows floating-point noise (:func:`is_constant`): with N = 2 the two cosine
+   deviations are equal in exact arithmetic, but a matrix product can make them differ in the
+   last bits, and min-max would blow that noise up to weights 0 and 2.
 2. combine: ``geometric`` u_i = prod_k q_k,i^(1/K) (the paper's "both"); ``arithmetic`` u_i = mean_k q_k,i.
 3. w_i = u_i / mean_pool(u): weights are >= 0 and average exactly 1 over the pool. If every u is 0
    (possible with K >= 2 and N = 2) every weight is 1, and the pool is counted as ``zero_mean``.
@@ -32,6 +35,7 @@ __all__ = [
     "PairWeights",
     "WeightSettings",
     "combine",
+    "is_constant",
     "normalise",
     "pool_weights",
     "weigh_pairs",
@@ -56,6 +60,18 @@ class WeightSettings:
         return cls(**spec.resolved())
 
 
+#: deviations whose range is within this share of their magnitude (or 1e-12) count as equal
+RELATIVE_TOLERANCE = 1e-9
+
+
+def is_constant(d: np.ndarray) -> bool:
+    """All values equal up to floating-point noise: max - min <= 1e-12 + 1e-9 * max|d|."""
+    d = np.asarray(d, dtype=np.float64)
+    if d.size < 2:
+        return True
+    return bool(d.max() - d.min() <= 1e-12 + RELATIVE_TOLERANCE * np.abs(d).max())
+
+
 def normalise(d: np.ndarray, method: str) -> np.ndarray:
     """One metric's deviations over one pool -> values in [0, 1]; constant input -> all 1/2."""
     d = np.asarray(d, dtype=np.float64)
@@ -63,7 +79,7 @@ def normalise(d: np.ndarray, method: str) -> np.ndarray:
     if n == 0:
         return d.copy()
     lo, hi = d.min(), d.max()
-    if hi == lo:
+    if is_constant(d):
         return np.full(n, 0.5)
     if method == "minmax":
         return (d - lo) / (hi - lo)
@@ -154,7 +170,7 @@ def weigh_pairs(groups: Sequence[Group], pairs: Sequence[Pair], metrics: Sequenc
                     f"metric '{label}' returned deviations of shape {dev.shape} (finite: "
                     f"{bool(np.all(np.isfinite(dev)))}) for a pool of {len(idx)} responses of prompt '{g.prompt_id}'"
                 )
-            if len(idx) > 1 and np.all(dev == dev[0]):
+            if len(idx) > 1 and is_constant(dev):
                 constant[label] += 1
             devs.append(dev)
         raw[label] = devs
