@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from divtools.api import Backend
-from divtools.errors import UserError
+from divtools.generation.prompting import render_prompts, use_chat_template
 
 __all__ = ["TransformersBackend"]
 
@@ -56,25 +56,15 @@ class TransformersBackend(Backend):
         )
         # decoder-only models continue from the last position: pad on the left
         self._tokenizer.padding_side = "left"
-        has_template = bool(getattr(self._tokenizer, "chat_template", None))
-        if p.chat_template and not has_template:
-            raise UserError(f"the tokenizer of '{p.model}' has no chat template; set chat_template: false", field="chat_template")
-        self._use_chat = has_template if p.chat_template is None else p.chat_template
+        self._use_chat = use_chat_template(self._tokenizer, p.chat_template, model=p.model)
 
     def model_inputs(self, prompts: Sequence[str]) -> list[str]:
         """The exact texts the model continues (after templating)."""
         self._load()
         p = self.params
-        texts = []
-        for prompt in prompts:
-            content = p.prompt_template.replace("{prompt}", prompt)
-            if self._use_chat:
-                messages = ([{"role": "system", "content": p.system_prompt}] if p.system_prompt else []) + [
-                    {"role": "user", "content": content}
-                ]
-                content = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-            texts.append(content)
-        return texts
+        return render_prompts(
+            self._tokenizer, prompts, prompt_template=p.prompt_template, system_prompt=p.system_prompt, chat=bool(self._use_chat)
+        )
 
     def generate(self, prompts: Sequence[str], *, num_samples: int, seed: int) -> list[list[str]]:
         import torch
