@@ -48,7 +48,7 @@ def gold_rows(counts: list[int]) -> list[dict[str, Any]]:
     for p, count in enumerate(counts):
         for j in range(count):
             rows.append({"prompt": prompt_text(p), "prompt_id": f"q{p}", "id": f"h{p}-{j}",
-                         "response": texts[(offset + j) % len(texts)], "upvotes": j})
+                         "response": texts[(offset + j) % len(texts)], "upvotes": j, "score": j % 3})
         offset += count
     return rows
 

@@ -67,10 +67,13 @@ def merge_reports(loaded: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, An
         raise UserError("give at least one report")
     for other in loaded[1:]:
         _same_protocol(loaded[0], other)
+    from divtools.reporters import label_order, system_order
+
     labels: dict[str, Any] = {}
     owner: dict[str, Path] = {}
     for path, report in loaded:
-        for label, meta in report["labels"].items():
+        for label in label_order(report):
+            meta = report["labels"][label]
             if label in labels and _definition(labels[label]) != _definition(meta):
                 raise UserError(
                     f"label '{label}' means {_definition(meta)} here but {_definition(labels[label])} in "
@@ -85,7 +88,8 @@ def merge_reports(loaded: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, An
     origin: dict[str, Path] = {}
     renamed: dict[tuple[int, str], str] = {}
     for index, (path, report) in enumerate(loaded):
-        for name, info in report["systems"].items():
+        for name in system_order(report):
+            info = report["systems"][name]
             res = report["results"].get(name, {})
             target = name
             if name in systems:
@@ -122,6 +126,7 @@ def merge_reports(loaded: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, An
         "protocol": first["protocol"],
         "prompts": first.get("prompts", {}),
         "labels": labels,
+        "order": {"systems": list(systems), "labels": list(labels)},
         "systems": systems,
         "results": results,
         "effective_diversity": effective,

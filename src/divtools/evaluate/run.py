@@ -254,6 +254,8 @@ def compute_report(spec: Any, *, quiet: bool = False, out_dir: Path | None = Non
                                     gold=spec.gold.name if spec.gold else None),
         "prompts": protocol.prompts,
         "labels": _labels(spec, metrics),
+        # report.json sorts keys; tables and plots follow these orders (gold first, then the spec's)
+        "order": {"systems": [s.name for s in systems], "labels": [*metric_labels, *scorer_labels]},
         "systems": {
             s.name: {
                 "role": s.role,

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 from divtools.api import Reporter
 from divtools.atomic import write_text
+from divtools.reporters import label_order, system_order
 
 __all__ = ["MarkdownReporter", "format_number", "render_markdown"]
 
@@ -57,15 +58,16 @@ def render_markdown(report: Mapping[str, Any], digits: int = 3) -> str:
         f"seed {protocol['seed']}]. ↑/↓: higher/lower is more diverse."
     )
     lines.append("")
-    cols = list(labels)
+    cols = label_order(report)
     lines.append("| system | prompts | " + " | ".join(_escape(_header(c, labels[c])) for c in cols) + " |")
     lines.append("|---|---:|" + "---:|" * len(cols))
-    for name, info in systems.items():
+    for name in system_order(report):
+        info = systems[name]
         shown = f"{name} (gold)" if info.get("role") == "gold" else name
         row = [_escape(shown), str(info.get("n_prompts_complete", ""))]
         row += [_cell(results.get(name, {}).get(c), digits) for c in cols]
         lines.append("| " + " | ".join(row) + " |")
-    incomplete = {n: i for n, i in systems.items() if i.get("n_incomplete_prompts")}
+    incomplete = {n: systems[n] for n in system_order(report) if systems[n].get("n_incomplete_prompts")}
     if incomplete:
         lines += ["", "## Incomplete systems", ""]
         for name, info in incomplete.items():
@@ -81,7 +83,8 @@ def render_markdown(report: Mapping[str, Any], digits: int = 3) -> str:
                   "share: passing samples / N; a metric: its diversity over the passing samples of "
                   "prompts where at least 2 pass (n = such prompts).", ""]
         swept = list(effective["metrics"])
-        for name, curves in effective["systems"].items():
+        for name in [n for n in system_order(report) if n in effective["systems"]]:
+            curves = effective["systems"][name]
             lines += [f"### {_escape(name)}", "",
                       "| τ | share | " + " | ".join(f"{_escape(m)} (n)" for m in swept) + " |",
                       "|---:|---:|" + "---:|" * len(swept)]

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 from divtools.api import Reporter
 from divtools.atomic import atomic_write
+from divtools.reporters import label_order, system_order
 
 __all__ = ["PlotReporter", "effective_diversity_figure", "quality_vs_diversity_figure"]
 
@@ -50,8 +51,8 @@ def _has(entry: Mapping[str, Any] | None) -> bool:
 def quality_vs_diversity_figure(report: Mapping[str, Any], params: Any):
     """The quality-vs-diversity figure (a matplotlib ``Figure``)."""
     labels = report["labels"]
-    metrics = [k for k, v in labels.items() if v.get("type") == "metric"]
-    scorers = [k for k, v in labels.items() if v.get("type") == "scorer"]
+    metrics = [k for k in label_order(report) if labels[k].get("type") == "metric"]
+    scorers = [k for k in label_order(report) if labels[k].get("type") == "scorer"]
     if params.quality:
         scorers = [s for s in params.quality if s in scorers]
     systems = report["systems"]
@@ -59,7 +60,7 @@ def quality_vs_diversity_figure(report: Mapping[str, Any], params: Any):
     rows = scorers or [None]
     fig = _figure(len(metrics), len(rows), params)
     axes = fig.subplots(len(rows), len(metrics), squeeze=False)
-    names = list(systems)
+    names = system_order(report)
     for r, quality in enumerate(rows):
         for c, metric in enumerate(metrics):
             ax = axes[r][c]
@@ -105,7 +106,10 @@ def effective_diversity_figure(report: Mapping[str, Any], params: Any):
     systems = report["systems"]
     for c, panel in enumerate(panels):
         ax = axes[c]
-        for i, (name, curves) in enumerate(effective["systems"].items()):
+        for i, name in enumerate(system_order(report)):
+            curves = effective["systems"].get(name)
+            if curves is None:
+                continue
             points = [p for p in curves[panel] if p.get("mean") is not None]
             if not points:
                 continue
