@@ -43,8 +43,7 @@ def parse_score(reply: str, *, min_score: float, max_score: float) -> float:
 
 
 class LLMJudgeScorer(Scorer):
-    #: set by the evaluate runner to hide the progress bar
-    quiet: bool = False
+    """``concurrency`` requests in flight; progress is shown by the caller (the evaluate run)."""
 
     def __init__(self, params: Any, *, client: ChatClient | None = None) -> None:
         self.params = params
@@ -92,25 +91,21 @@ class LLMJudgeScorer(Scorer):
         responses: Sequence[str],
         rows: Sequence[Mapping[str, Any]] | None = None,
     ) -> np.ndarray:
-        from tqdm.auto import tqdm
-
         if len(prompts) != len(responses):
             raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
         out = np.empty(len(responses), dtype=np.float64)
-        with tqdm(total=len(responses), unit="item", desc="llm_judge", disable=self.quiet or None) as bar:
-            if self.params.concurrency <= 1:
-                for i, (pr, rs) in enumerate(zip(prompts, responses)):
-                    out[i] = self._judge(i, pr, rs)
-                    bar.update(1)
-            else:
-                with ThreadPoolExecutor(max_workers=self.params.concurrency) as pool:
-                    futures = [pool.submit(self._judge, i, pr, rs) for i, (pr, rs) in enumerate(zip(prompts, responses))]
-                    try:
-                        for i, future in enumerate(futures):
-                            out[i] = future.result()
-                            bar.update(1)
-                    except BaseException:
-                        for future in futures:
-                            future.cancel()
-                        raise
+        items = list(zip(prompts, responses))
+        if self.params.concurrency <= 1:
+            for i, (prompt, response) in enumerate(items):
+                out[i] = self._judge(i, prompt, response)
+            return out
+        with ThreadPoolExecutor(max_workers=self.params.concurrency) as pool:
+            futures = [pool.submit(self._judge, i, prompt, response) for i, (prompt, response) in enumerate(items)]
+            try:
+                for i, future in enumerate(futures):
+                    out[i] = future.result()
+            except BaseException:
+                for future in futures:  # stop what has not started; the error is reported as is
+                    future.cancel()
+                raise
         return out

@@ -22,8 +22,7 @@ __all__ = ["RewardModelScorer"]
 
 
 class RewardModelScorer(Scorer):
-    #: set by the evaluate runner to hide the progress bar
-    quiet: bool = False
+    """Progress is shown by the caller (the evaluate run scores in chunks under its own bar)."""
 
     def __init__(self, params: Any) -> None:
         self.params = params
@@ -77,8 +76,6 @@ class RewardModelScorer(Scorer):
         rows: Sequence[Mapping[str, Any]] | None = None,
     ) -> np.ndarray:
         import torch
-        from tqdm.auto import tqdm
-
         if len(prompts) != len(responses):
             raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
         if not responses:
@@ -91,12 +88,10 @@ class RewardModelScorer(Scorer):
         lengths = [len(ids) for ids in tok(texts, **trunc)["input_ids"]]
         order = np.argsort(lengths, kind="stable")[::-1]  # long first: memory trouble shows early
         out = np.empty(len(texts), dtype=np.float64)
-        with tqdm(total=len(texts), unit="text", desc="reward_model", disable=self.quiet or None) as bar:
-            for start in range(0, len(texts), p.batch_size):
-                idx = order[start : start + p.batch_size]
-                enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, **trunc).to(self._device)
-                with torch.inference_mode():
-                    logits = self._model(**enc).logits
-                out[idx] = logits[:, p.output_index].float().cpu().numpy()
-                bar.update(len(idx))
+        for start in range(0, len(texts), p.batch_size):
+            idx = order[start : start + p.batch_size]
+            enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, **trunc).to(self._device)
+            with torch.inference_mode():
+                logits = self._model(**enc).logits
+            out[idx] = logits[:, p.output_index].float().cpu().numpy()
         return out
