@@ -31,3 +31,35 @@ def tiny_rm_dir(tmp_path_factory, kjv_texts, tiny_lm_dir) -> Path:
     from divtools.models.tiny import build_tiny_sequence_classifier
 
     return build_tiny_sequence_classifier(kjv_texts, tmp_path_factory.mktemp("tiny-rm"), tokenizer_dir=tiny_lm_dir, seed=1)
+
+
+def write_pairs(path: Path, texts: list[str], n: int = 16, *, pair_builder: str = "gap_disjoint") -> Path:
+    """A small prepared-preference file in the format of ``run: prepare`` (KJV verses as responses)."""
+    rows = []
+    for i in range(n):
+        c, r = texts[(3 * i) % len(texts)], texts[(3 * i + 1) % len(texts)]
+        rows.append(
+            {
+                "prompt": f"Write a proverb about {['wisdom', 'folly', 'wealth', 'speech'][i % 4]}.",
+                "chosen": c,
+                "rejected": r,
+                "weight": [1.0, 0.5, 0.0, 1.5, 2.0, 1.0, 0.25, 0.75][i % 8],
+                "chosen_score": float(10 + i),
+                "rejected_score": float(i % 5),
+                "prompt_id": f"p{i % 4}",
+                "chosen_id": f"r{3 * i}",
+                "rejected_id": f"r{3 * i + 1}",
+                "pair_builder": pair_builder,
+            }
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pairs_file(tmp_path_factory, kjv_texts) -> Path:
+    """16 preference pairs with varied weights (one of them 0)."""
+    return write_pairs(tmp_path_factory.mktemp("pairs") / "pairs.jsonl", kjv_texts)

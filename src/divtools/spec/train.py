@@ -1,13 +1,214 @@
-"""``run: train`` — SFT, preference and reward-model stages."""
+"""``run: train`` — SFT, preference and reward-model stages.
+
+A train spec names a base model, a prepared preference dataset (the output of ``run: prepare``)
+and an ordered list of stages. Each stage writes a Hugging Face checkpoint under
+``output.dir/<stage name>/`` and may start from the base model or an earlier stage. ``args``
+passes TRL/transformers config fields (``SFTConfig``, ``DPOConfig``, ``RewardConfig``) through,
+checked against a snapshot of those classes so that validation needs no torch.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
 
-from divtools.spec.base import SpecModel
+from pydantic import Field, field_validator, model_validator
+
+from divtools.spec.base import Component, ComponentParams, InputPath, SpecModel
 from divtools.spec.common import OutputSpec
 
-__all__ = ["TrainSpec"]
+__all__ = [
+    "DataSpec",
+    "LoraSpec",
+    "ModelSpec",
+    "PreferenceStage",
+    "RESERVED_ARGS",
+    "RewardModelStage",
+    "SFTStage",
+    "TrainSpec",
+    "check_args",
+]
+
+_FIELDS_FILE = Path(__file__).resolve().parent.parent / "builtins" / "data" / "trl_config_fields.json"
+
+#: config fields divtools sets itself, per stage kind, and where the spec sets them instead
+RESERVED_ARGS: dict[str, dict[str, str]] = {
+    "_all": {
+        "output_dir": "output.dir (each stage writes to output.dir/<stage name>)",
+        "seed": "the spec's top-level seed",
+        "resume_from_checkpoint": "rerun the same spec: divtools resumes from the last checkpoint",
+        "model_init_kwargs": "model (path, revision, dtype)",
+    },
+    "preference": {
+        "beta": "objective.beta",
+        "loss_type": "objective.loss_type",
+        "loss_weights": "the objective",
+        "precompute_ref_log_probs": "reference: precomputed",
+        "use_weighting": "the objective (WPO weighting is not a per-example weight)",
+    },
+    "sft": {"completion_only_loss": "always on: the loss covers response tokens only"},
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _fields() -> dict[str, dict[str, list[str]]]:
+    return json.loads(_FIELDS_FILE.read_text(encoding="utf-8"))["fields"]
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, dict):
+        return "dict"
+    return type(value).__name__
+
+
+def check_args(stage_kind: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Refuse unknown, reserved or mistyped ``args`` keys for a stage of ``stage_kind``."""
+    from divtools.registry import suggest
+
+    allowed = _fields()[stage_kind]
+    reserved = {**RESERVED_ARGS["_all"], **RESERVED_ARGS.get(stage_kind, {})}
+    for key, value in args.items():
+        if key in reserved:
+            raise ValueError(f"args.{key} is set by divtools; use {reserved[key]}")
+        if key not in allowed:
+            raise ValueError(
+                f"unknown args key '{key}'{suggest(key, sorted(allowed))}: not a field of the TRL config "
+                f"for '{stage_kind}' stages"
+            )
+        kinds = allowed[key]
+        got = _kind_of(value)
+        ok = "any" in kinds or got in kinds or (got == "int" and "float" in kinds)
+        if not ok:
+            raise ValueError(f"args.{key} must be {' or '.join(kinds)}, got {got} ({value!r})")
+    return args
+
+
+class ModelSpec(SpecModel):
+    """A model to load with ``from_pretrained`` (never with remote code unless asked)."""
+
+    path: str
+    """Local folder or Hugging Face hub id."""
+    revision: str | None = None
+    """Hub revision (branch, tag or commit) to pin."""
+    tokenizer: str | None = None
+    """Tokenizer folder or hub id (default: the model's)."""
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """Weights dtype to load (auto: as saved)."""
+    trust_remote_code: bool = False
+    """Run the model repository's own Python code. Off unless you trust it."""
+
+
+class LoraSpec(SpecModel):
+    """LoRA adapter (peft). The paper: r=128, alpha=256."""
+
+    r: int = Field(16, ge=1)
+    """Rank."""
+    alpha: int = Field(32, ge=1)
+    """Scaling numerator (lora_alpha)."""
+    dropout: float = Field(0.05, ge=0, lt=1)
+    """Dropout on the adapter input."""
+    target_modules: Union[Literal["all-linear"], list[str]] = "all-linear"
+    """Modules to adapt: 'all-linear' or a list of module names."""
+
+
+class DataSpec(SpecModel):
+    """The prepared preference data (``run: prepare`` output: JSONL or Parquet)."""
+
+    train: InputPath
+    """Training pairs: prompt, chosen, rejected, weight, chosen_score, rejected_score, ids, pair_builder."""
+    eval: InputPath | None = None
+    """Optional held-out pairs, evaluated every ``args.eval_steps``."""
+    chat_template: Literal["auto", "always", "never"] = "auto"
+    """Wrap prompt/response as chat messages: auto = when the tokenizer has a chat template."""
+    limit: int | None = Field(None, ge=1)
+    """Use only the first N rows (quick trials)."""
+
+
+class _Stage(SpecModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    """Stage name: its output folder under output.dir, and what later stages' init refers to."""
+    init: str = "base"
+    """Starting weights: 'base' (the spec's model), 'previous' (the stage before) or a stage name."""
+    lora: LoraSpec | None = None
+    """Train a LoRA adapter instead of all weights. When init is a LoRA stage, its adapter is trained further."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """TRL config fields (learning_rate, num_train_epochs, per_device_train_batch_size, bf16, ...)."""
+
+
+class SFTStage(_Stage):
+    """Supervised fine-tuning (TRL SFTTrainer) on the responses, loss on response tokens only."""
+
+    kind: Literal["sft"]
+    responses: Literal["chosen", "all"] = "chosen"
+    """Train on the chosen responses, or on every distinct response (chosen and rejected)."""
+
+    @field_validator("args")
+    @classmethod
+    def _args(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_args("sft", v)
+
+
+class PreferenceStage(_Stage):
+    """Preference optimisation with one objective (DPO, DDPO, ORPO, DORPO, DivPO, ...)."""
+
+    kind: Literal["preference"]
+    init: str = "previous"
+    """Starting weights: 'previous' (the paper: DPO/DDPO start from SFT), 'base' (the paper's ORPO) or a stage name."""
+    objective: Annotated[ComponentParams, Component("objective")]
+    """The loss (see docs/objectives.md)."""
+    reference: Literal["auto", "model", "adapter", "precomputed"] = "auto"
+    """Frozen reference for objectives that need one: a separate copy of the init model (model), the
+    frozen initial adapter / disabled adapter of a LoRA policy (adapter, the paper's set-up), or
+    log-probs computed once before training (precomputed). auto: adapter with LoRA, else model."""
+
+    @field_validator("args")
+    @classmethod
+    def _args(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_args("preference", v)
+
+
+class RewardModelStage(_Stage):
+    """A reward model: regression on transformed scores (L1, the paper's reddit-reward) or Bradley-Terry."""
+
+    kind: Literal["reward_model"]
+    model: ModelSpec | None = None
+    """Base model of the reward model (default: the spec's model)."""
+    loss: Literal["l1", "bradley_terry"] = "l1"
+    """l1: sequence regression of each response's transformed score; bradley_terry: TRL RewardTrainer on pairs."""
+    input_template: str = "<prompt>{prompt}</prompt><response>{response}</response>"
+    """How (prompt, response) becomes the reward model's input text (l1)."""
+    targets: Literal["transformed_votes", "raw"] = "transformed_votes"
+    """l1 targets: METHOD.md §2 vote transform (shift to min 1, log1p ×100, min-max to [-1, 1]) or raw scores."""
+
+    @field_validator("args")
+    @classmethod
+    def _args(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_args("reward_model", v)
+
+    @model_validator(mode="after")
+    def _template(self) -> "RewardModelStage":
+        try:
+            self.input_template.format(prompt="", response="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"input_template may use only {{prompt}} and {{response}}: {exc}") from None
+        return self
+
+
+Stage = Annotated[Union[SFTStage, PreferenceStage, RewardModelStage], Field(discriminator="kind")]
 
 
 class TrainSpec(SpecModel):
@@ -15,4 +216,40 @@ class TrainSpec(SpecModel):
 
     run: Literal["train"]
     seed: int = 42
+    """Seed of model initialisation (LoRA), data order and dropout."""
     output: OutputSpec
+    model: ModelSpec
+    """The base model every 'init: base' stage starts from."""
+    data: DataSpec
+    stages: list[Stage] = Field(min_length=1)
+    """Stages, run in order; finished stages are not redone when the spec is rerun."""
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_shorthand(cls, v: Any) -> Any:
+        return {"path": v} if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _stage_graph(self) -> "TrainSpec":
+        seen: list[str] = []
+        for i, stage in enumerate(self.stages):
+            if stage.name in seen:
+                raise ValueError(f"stages[{i}].name '{stage.name}' is used twice")
+            if stage.init not in ("base", "previous") and stage.init not in seen:
+                raise ValueError(
+                    f"stages[{i}].init '{stage.init}' is not an earlier stage; use 'base', 'previous' or one of: "
+                    f"{', '.join(seen) or '(none)'}"
+                )
+            if stage.kind == "reward_model" and stage.init not in ("base",) and stage.model is not None:
+                raise ValueError(f"stages[{i}]: give either model or init (not both) for a reward model")
+            seen.append(stage.name)
+        return self
+
+    def init_stage(self, index: int) -> str | None:
+        """Name of the stage stage ``index`` starts from, or None for the base model."""
+        stage = self.stages[index]
+        if stage.init == "base":
+            return None
+        if stage.init == "previous":
+            return self.stages[index - 1].name if index > 0 else None
+        return stage.init

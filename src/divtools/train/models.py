@@ -1,0 +1,117 @@
+"""Load the weights a stage starts from: the base model or an earlier stage's checkpoint.
+
+An earlier stage's folder holds either a full model (``config.json``) or a LoRA adapter
+(``adapter_config.json``) over the base model, plus ``divtools-stage.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from divtools.errors import UserError
+from divtools.spec.train import LoraSpec, ModelSpec
+
+__all__ = ["InitPoint", "load_causal_lm", "load_sequence_regressor", "load_tokenizer", "lora_config", "torch_dtype"]
+
+
+@dataclass
+class InitPoint:
+    """Where a stage's weights come from. ``adapter`` is set when ``path`` holds a LoRA adapter."""
+
+    path: str
+    base: ModelSpec
+    adapter: bool = False
+
+    @classmethod
+    def of(cls, base: ModelSpec, stage_dir: Path | None) -> "InitPoint":
+        if stage_dir is None:
+            return cls(base.path, base, False)
+        if (stage_dir / "adapter_config.json").exists():
+            return cls(str(stage_dir), base, True)
+        return cls(str(stage_dir), base, False)
+
+
+def torch_dtype(name: str) -> Any:
+    import torch
+
+    return {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def _kwargs(spec: ModelSpec, *, full_path: bool) -> dict[str, Any]:
+    kw: dict[str, Any] = {"dtype": torch_dtype(spec.dtype), "trust_remote_code": spec.trust_remote_code}
+    if spec.revision and not full_path:
+        kw["revision"] = spec.revision
+    return kw
+
+
+def load_tokenizer(init: InitPoint) -> Any:
+    from transformers import AutoTokenizer
+
+    source = init.base.tokenizer if (init.path == init.base.path and init.base.tokenizer) else init.path
+    kw = {"trust_remote_code": init.base.trust_remote_code}
+    if init.base.revision and source == init.base.path:
+        kw["revision"] = init.base.revision
+    try:
+        return AutoTokenizer.from_pretrained(source, **kw)
+    except OSError as exc:
+        raise UserError(f"cannot load a tokenizer from '{source}': {exc}", field="model") from None
+
+
+def load_causal_lm(init: InitPoint, *, trainable_adapter: bool) -> Any:
+    """The init model. An adapter is kept (trainable) when ``trainable_adapter``, else merged."""
+    from transformers import AutoModelForCausalLM
+
+    try:
+        if not init.adapter:
+            return AutoModelForCausalLM.from_pretrained(
+                init.path, **_kwargs(init.base, full_path=init.path != init.base.path)
+            )
+        from peft import PeftModel
+
+        base = AutoModelForCausalLM.from_pretrained(init.base.path, **_kwargs(init.base, full_path=False))
+        model = PeftModel.from_pretrained(base, init.path, is_trainable=trainable_adapter)
+        if trainable_adapter:
+            return model
+        merged = model.merge_and_unload()
+        merged.config._name_or_path = init.path
+        return merged
+    except OSError as exc:
+        raise UserError(f"cannot load the model from '{init.path}': {exc}", field="model") from None
+
+
+def load_sequence_regressor(spec: ModelSpec, init: InitPoint | None, tokenizer: Any) -> Any:
+    """A one-output sequence-classification model (reward model) from ``spec`` or an earlier stage."""
+    from transformers import AutoModelForSequenceClassification
+
+    path = init.path if init is not None and not init.adapter else spec.path
+    if init is not None and init.adapter:
+        raise UserError(
+            "a reward model cannot start from a LoRA stage; use init: base or a full-weight stage",
+            field="stages.init",
+        )
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=1, **_kwargs(spec, full_path=path != spec.path)
+        )
+    except OSError as exc:
+        raise UserError(f"cannot load the reward model base from '{path}': {exc}", field="model") from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def lora_config(spec: LoraSpec | None, *, task_type: str = "CAUSAL_LM") -> Any:
+    if spec is None:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=spec.r,
+        lora_alpha=spec.alpha,
+        lora_dropout=spec.dropout,
+        target_modules=spec.target_modules,
+        task_type=task_type,
+    )

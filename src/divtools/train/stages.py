@@ -1,0 +1,251 @@
+"""The three stage kinds of ``run: train``: ``sft``, ``preference`` and ``reward_model``.
+
+Each runner builds the TRL/transformers config from the stage's ``args`` (plus what divtools sets:
+output folder, seed, CPU/bf16 defaults), trains with resume from the stage's last checkpoint, and
+saves a ``from_pretrained``-loadable checkpoint (full model or LoRA adapter, with the tokenizer)
+into the stage folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from divtools.errors import UserError
+from divtools.spec.train import PreferenceStage, RewardModelStage, SFTStage, TrainSpec
+from divtools.train.jsonl_log import JsonlLogCallback, truncate_log
+from divtools.train.models import (
+    InitPoint,
+    load_causal_lm,
+    load_sequence_regressor,
+    load_tokenizer,
+    lora_config,
+)
+from divtools.train.pairs_data import preference_rows, read_pairs, regression_rows, sft_rows, use_chat
+
+__all__ = ["LOG_FILE", "build_config", "run_preference", "run_reward_model", "run_sft"]
+
+LOG_FILE = "log.jsonl"
+CHECKPOINTS = "checkpoints"
+
+
+def build_config(config_cls: Any, stage: Any, spec: TrainSpec, stage_dir: Path, *, quiet: bool, **divtools_set: Any) -> Any:
+    """``config_cls(**kwargs)`` from divtools' defaults, ``divtools_set`` and the stage's ``args``.
+
+    Defaults: no ``report_to`` target (add "wandb", "tensorboard", ... in args), bf16 when the GPU
+    supports it, CPU settings (no bf16, no gradient checkpointing, gloo for torchrun) without one.
+    """
+    import torch
+
+    kw: dict[str, Any] = {
+        "output_dir": str(stage_dir / CHECKPOINTS),
+        "seed": spec.seed,
+        "report_to": "none",
+        "disable_tqdm": quiet,
+    }
+    if torch.cuda.is_available():
+        kw["bf16"] = torch.cuda.is_bf16_supported()
+    else:
+        kw.update(use_cpu=True, bf16=False, activation_checkpointing=False)
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            kw["ddp_backend"] = "gloo"
+    kw.update(divtools_set)
+    kw.update(stage.args)
+    try:
+        return config_cls(**kw)
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"{config_cls.__name__} refused these args: {exc}", field=f"stages.{stage.name}.args") from None
+
+
+def _callbacks(stage_dir: Path, stage: Any, extra: Sequence[Any]) -> list[Any]:
+    return [JsonlLogCallback(stage_dir / LOG_FILE, stage.name), *extra]
+
+
+def _train_and_save(trainer: Any, stage_dir: Path, *, quiet: bool) -> None:
+    """Train, resuming from the newest checkpoint of this stage if there is one; save the result."""
+    from transformers.trainer_callback import PrinterCallback
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if quiet:  # quiet: the JSONL log has every record
+        trainer.remove_callback(PrinterCallback)
+
+    checkpoints = stage_dir / CHECKPOINTS
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    if trainer.is_world_process_zero():
+        if last is not None:
+            truncate_log(stage_dir / LOG_FILE, max_step=int(Path(last).name.split("-")[-1]))
+        elif (stage_dir / LOG_FILE).exists():
+            (stage_dir / LOG_FILE).unlink()
+    trainer.accelerator.wait_for_everyone()
+    trainer.train(resume_from_checkpoint=last)
+    trainer.save_model(str(stage_dir))
+
+
+def _init(spec: TrainSpec, prev_dir: Path | None) -> InitPoint:
+    return InitPoint.of(spec.model, prev_dir)
+
+
+def run_sft(spec: TrainSpec, stage: SFTStage, stage_dir: Path, prev_dir: Path | None, *, quiet: bool, callbacks: Sequence[Any] = ()) -> None:
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    init = _init(spec, prev_dir)
+    tokenizer = load_tokenizer(init)
+    rows = read_pairs(spec.data.train, limit=spec.data.limit)
+    chat = use_chat(tokenizer, spec.data.chat_template)
+    model = load_causal_lm(init, trainable_adapter=init.adapter and stage.lora is not None)
+    peft = lora_config(stage.lora) if stage.lora is not None and not init.adapter else None
+    config = build_config(SFTConfig, stage, spec, stage_dir, quiet=quiet, completion_only_loss=True)
+    eval_ds = None
+    if spec.data.eval is not None:
+        eval_ds = Dataset.from_list(sft_rows(read_pairs(spec.data.eval), chat=chat, responses=stage.responses))
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=Dataset.from_list(sft_rows(rows, chat=chat, responses=stage.responses)),
+        eval_dataset=eval_ds,
+        processing_class=tokenizer,
+        peft_config=peft,
+        callbacks=_callbacks(stage_dir, stage, callbacks),
+    )
+    _train_and_save(trainer, stage_dir, quiet=quiet)
+
+
+def _reference_mode(stage: PreferenceStage, policy_is_peft: bool) -> str:
+    mode = stage.reference
+    if mode == "auto":
+        return "adapter" if policy_is_peft else "model"
+    if mode == "adapter" and not policy_is_peft:
+        raise UserError(
+            "reference 'adapter' needs a LoRA policy: set lora, or start from a LoRA stage and set lora",
+            field=f"stages.{stage.name}.reference",
+        )
+    return mode
+
+
+def run_preference(
+    spec: TrainSpec, stage: PreferenceStage, stage_dir: Path, prev_dir: Path | None, *, quiet: bool, callbacks: Sequence[Any] = ()
+) -> None:
+    from datasets import Dataset
+    from trl import DPOConfig
+
+    from divtools.components import build
+    from divtools.train.preference_trainer import PreferenceTrainer
+
+    objective = build("objective", stage.objective)
+    rows = read_pairs(spec.data.train, limit=spec.data.limit)
+    names = list(rows[0])
+    objective.check_dataset(names, lambda c: [r.get(c) for r in rows], file=str(spec.data.train))
+    init = _init(spec, prev_dir)
+    tokenizer = load_tokenizer(init)
+    chat = use_chat(tokenizer, spec.data.chat_template)
+    policy_is_peft = stage.lora is not None
+    mode = _reference_mode(stage, policy_is_peft)
+    model = load_causal_lm(init, trainable_adapter=init.adapter and policy_is_peft)
+    peft = lora_config(stage.lora) if policy_is_peft and not init.adapter else None
+    ref_model = None
+    if objective.needs_reference and mode == "model":
+        ref_model = load_causal_lm(init, trainable_adapter=False)
+    divtools_set: dict[str, Any] = {"precompute_ref_log_probs": objective.needs_reference and mode == "precomputed"}
+    params = stage.objective
+    if hasattr(params, "beta"):
+        divtools_set["beta"] = params.beta
+    if getattr(params, "loss_type", None) in ("sigmoid", "ipo", "hinge"):
+        divtools_set["loss_type"] = [params.loss_type]
+    config = build_config(DPOConfig, stage, spec, stage_dir, quiet=quiet, **divtools_set)
+    weight_columns = [c for c in objective.columns if c == objective.weight_column]
+    eval_ds = None
+    if spec.data.eval is not None:
+        eval_rows = read_pairs(spec.data.eval)
+        objective.check_dataset(list(eval_rows[0]), lambda c: [r.get(c) for r in eval_rows], file=str(spec.data.eval))
+        eval_ds = Dataset.from_list(preference_rows(eval_rows, chat=chat, columns=weight_columns))
+    trainer = PreferenceTrainer(
+        model=model,
+        ref_model=ref_model,
+        args=config,
+        train_dataset=Dataset.from_list(preference_rows(rows, chat=chat, columns=weight_columns)),
+        eval_dataset=eval_ds,
+        processing_class=tokenizer,
+        peft_config=peft,
+        callbacks=_callbacks(stage_dir, stage, callbacks),
+        objective=objective,
+    )
+    _train_and_save(trainer, stage_dir, quiet=quiet)
+
+
+class _L1Loss:
+    """Mean absolute error of the one-output head against ``labels`` (the paper's reward model)."""
+
+    @staticmethod
+    def compute(model: Any, inputs: dict[str, Any]) -> Any:
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        predictions = outputs.logits.squeeze(-1).float()
+        return (predictions - labels.float()).abs().mean(), outputs
+
+
+def _l1_trainer_class() -> Any:
+    from transformers import Trainer
+
+    class L1RegressionTrainer(Trainer):
+        """transformers ``Trainer`` with an L1 loss on a one-output sequence-classification head."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss, outputs = _L1Loss.compute(model, dict(inputs))
+            return (loss, outputs) if return_outputs else loss
+
+    return L1RegressionTrainer
+
+
+def run_reward_model(
+    spec: TrainSpec, stage: RewardModelStage, stage_dir: Path, prev_dir: Path | None, *, quiet: bool, callbacks: Sequence[Any] = ()
+) -> None:
+    from datasets import Dataset
+    from transformers import DataCollatorWithPadding
+    from trl import RewardConfig, RewardTrainer
+
+    base = stage.model or spec.model
+    init = InitPoint.of(base, prev_dir) if prev_dir is not None else None
+    tokenizer = load_tokenizer(init or InitPoint.of(base, None))
+    model = load_sequence_regressor(base, init, tokenizer)
+    rows = read_pairs(spec.data.train, limit=spec.data.limit)
+    extra = {"remove_unused_columns": False} if stage.loss == "l1" else {}
+    config = build_config(RewardConfig, stage, spec, stage_dir, quiet=quiet, **extra)
+    peft = lora_config(stage.lora, task_type="SEQ_CLS")
+    if stage.loss == "bradley_terry":
+        chat = use_chat(tokenizer, spec.data.chat_template)
+        trainer = RewardTrainer(
+            model=model,
+            args=config,
+            train_dataset=Dataset.from_list(preference_rows(rows, chat=chat)),
+            processing_class=tokenizer,
+            peft_config=peft,
+            callbacks=_callbacks(stage_dir, stage, callbacks),
+        )
+    else:
+        if peft is not None:
+            from peft import get_peft_model
+
+            model = get_peft_model(model, peft)
+        data = regression_rows(rows, template=stage.input_template, targets=stage.targets, file=str(spec.data.train))
+        max_length = config.max_length
+
+        def tokenize(batch: dict[str, list]) -> dict[str, list]:
+            encoded = tokenizer(batch["text"], truncation=max_length is not None, max_length=max_length)
+            encoded["labels"] = batch["label"]
+            return encoded
+
+        dataset = Dataset.from_list(data).map(tokenize, batched=True, remove_columns=["text", "label"])
+        trainer = _l1_trainer_class()(
+            model=model,
+            args=config,
+            train_dataset=dataset,
+            data_collator=DataCollatorWithPadding(tokenizer),
+            processing_class=tokenizer,
+            callbacks=_callbacks(stage_dir, stage, callbacks),
+        )
+    _train_and_save(trainer, stage_dir, quiet=quiet)
+
+
+RUNNERS = {"sft": run_sft, "preference": run_preference, "reward_model": run_reward_model}
