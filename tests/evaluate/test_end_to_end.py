@@ -1,0 +1,101 @@
+"""End to end: a tiny causal LM built in the test generates K samples per prompt through the
+transformers backend, a tiny reward model scores them, and report.json, report.md and the plots
+are produced (the PNG's size and the figure's axes checked)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluate_data import gold_rows, load, prompt_text, run_spec, write_jsonl
+
+pytestmark = pytest.mark.slow
+
+K = 3
+PROMPTS = 4
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory) -> tuple[Path, Path]:
+    from divtools.models.tiny import build_tiny_causal_lm, build_tiny_sequence_classifier, default_texts
+
+    root = tmp_path_factory.mktemp("tiny")
+    lm = build_tiny_causal_lm(default_texts(), root / "lm")
+    rm = build_tiny_sequence_classifier(default_texts(), root / "rm", seed=3)
+    return Path(lm), Path(rm)
+
+
+def test_generate_score_and_report(tiny_models, tmp_path):
+    lm, rm = tiny_models
+    write_jsonl(tmp_path / "prompts.jsonl", [{"prompt_id": f"q{p}", "prompt": prompt_text(p)} for p in range(PROMPTS)])
+    write_jsonl(tmp_path / "gold.jsonl", gold_rows([5, 2, 4, 6]))
+    spec = {
+        "run": "evaluate",
+        "seed": 7,
+        "prompts": {"path": "prompts.jsonl"},
+        "gold": {"path": "gold.jsonl", "name": "human"},
+        "systems": [{"name": "tiny", "backend": {"kind": "transformers", "model": str(lm), "max_new_tokens": 12,
+                                                 "batch_size": 2, "device": "cpu"}}],
+        "samples_per_prompt": K,
+        "metrics": [{"kind": "distinct_n", "n": 1, "label": "d1"}, {"kind": "distinct_n", "n": 2, "label": "d2"}],
+        "scorers": [{"kind": "reward_model", "model": str(rm), "label": "reward", "device": "cpu"},
+                    {"kind": "length"}],
+        "effective_diversity": {"quality": "reward", "quantiles": 3},
+        "reporters": [{"kind": "json"}, {"kind": "markdown"}, {"kind": "plot", "dpi": 40}],
+        "output": {"dir": "out"},
+    }
+    report_path = run_spec(spec, tmp_path)
+    out = tmp_path / "out"
+    report = load(report_path)
+
+    # protocol: q1 has 2 < K gold responses, so it is dropped for every system (and not generated)
+    assert report["protocol"]["dropped_prompts"] == {"q1": 2}
+    kept = ["q0", "q2", "q3"]
+    assert report["protocol"]["prompt_ids"] == kept
+    generated = [json.loads(line) for line in (out / "generations" / "tiny.jsonl").read_text().splitlines()]
+    assert sorted((r["prompt_id"], r["sample"]) for r in generated) == [(p, k) for p in kept for k in range(K)]
+    assert all(r["system"] == "tiny" and isinstance(r["response"], str) for r in generated)
+    assert report["systems"]["tiny"]["role"] == "generated"
+    assert report["systems"]["tiny"]["source"]["backend"] == "transformers"
+
+    # the reward scores are the reward model's on the generated texts (paper template)
+    from divtools.builtins.scorers import RewardModelParams
+    from divtools.scorers.reward_model import RewardModelScorer
+
+    scorer = RewardModelScorer(RewardModelParams(model=str(rm), device="cpu"))
+    for pid in kept:
+        rows = sorted((r for r in generated if r["prompt_id"] == pid), key=lambda r: r["sample"])
+        direct = scorer.score([r["prompt"] for r in rows], [r["response"] for r in rows])
+        assert report["results"]["tiny"]["reward"]["per_prompt"][pid] == pytest.approx(float(np.mean(direct)), abs=1e-5)
+    for system in ("human", "tiny"):
+        for label in ("d1", "d2", "reward", "length"):
+            entry = report["results"][system][label]
+            assert entry["n_prompts"] == 3 and sorted(entry["per_prompt"]) == kept
+            assert entry["ci95"][0] <= entry["mean"] <= entry["ci95"][1]
+    assert report["effective_diversity"]["systems"]["tiny"]["share"][0]["mean"] == pytest.approx(1.0)
+    plugins = report["versions"]["plugins"]
+    assert plugins["divtools.builtins.backends"] == plugins["divtools.builtins.scorers"] == report["versions"]["divtools"]
+
+    # report.md and the plots
+    md = (out / "report.md").read_text()
+    assert "| human (gold) | 3 |" in md and "| tiny | 3 |" in md and "reward" in md
+    png = (out / "quality_vs_diversity.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (2 * 4 * 40, 2 * int(3.5 * 40))  # 2 metrics x 2 scorers
+    from divtools.builtins.reporters import PlotReporterParams
+    from divtools.reporters.plot_report import quality_vs_diversity_figure
+
+    fig = quality_vs_diversity_figure(report, PlotReporterParams())
+    assert [(ax.get_xlabel().split()[0], ax.get_ylabel()) for ax in fig.axes] == [
+        ("d1", "reward"), ("d2", "reward"), ("d1", "length"), ("d2", "length")]
+    assert (out / "effective_diversity.svg").exists()
+
+    # a rerun of the same spec resumes: nothing is regenerated, the report is the same
+    before = (out / "generations" / "tiny.jsonl").read_bytes()
+    again = load(run_spec(spec, tmp_path))
+    assert (out / "generations" / "tiny.jsonl").read_bytes() == before
+    assert again["results"] == report["results"]
