@@ -14,7 +14,8 @@ cosine (a block that is all zero contributes nothing), then the whole vector is 
    uppercase among letters, share of digits among characters, share of characters inside
    double quotes (dialogue), mean paragraph length in sentences (/10).
 
-Sentences end at ``.``, ``!`` or ``?`` runs followed by whitespace, or at line breaks.
+Sentences end at a run of ``.``, ``!`` or ``?`` (with any closing quotes or bracket) followed by
+whitespace or the end, or at line breaks.
 A text with no characters gets the zero vector (cosine 0 to every text). Vectors do not
 depend on the other texts of the batch, so they are cached like a model's.
 """
@@ -45,7 +46,7 @@ SHAPE_FEATURES: tuple[str, ...] = (
 )
 
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
-_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n+")
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)]*(?=\s|$)|\n+")
 _QUOTED = re.compile(r'"[^"]*"|“[^”]*”')
 _FW_INDEX = {w: i for i, w in enumerate(FUNCTION_WORDS)}
 _BLOCK_WEIGHT = 1.0 / np.sqrt(3.0)

@@ -1,0 +1,167 @@
+"""The embedding cache: hits, keys, damaged entries, concurrent writers, clearing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from divtools.api import Embedder
+from divtools.embed_cache import EmbeddingCache, cached_encode, clear_cache, default_cache_dir, identity_key
+
+
+class SpyEmbedder(Embedder):
+    def __init__(self, setting=1):
+        self.setting = setting
+        self.seen: list[str] = []
+
+    def identity(self):
+        return {"embedder": "spy", "setting": self.setting}
+
+    def encode(self, texts):
+        self.seen.extend(texts)
+        v = np.array([[len(t) + 1.0, self.setting, 1.0] for t in texts])
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def entries(root: Path) -> list[Path]:
+    return sorted((root / "embeddings").rglob("*.vec"))
+
+
+def test_second_run_recomputes_nothing(private_cache):
+    spy = SpyEmbedder()
+    first = cached_encode(spy, ["a", "bb", "a", "ccc"])
+    assert spy.seen == ["a", "bb", "ccc"]  # duplicates encoded once
+    second = cached_encode(spy, ["ccc", "a", "bb"])
+    assert spy.seen == ["a", "bb", "ccc"]
+    np.testing.assert_array_equal(second, first[[3, 0, 1]])
+    assert second.dtype == np.float32
+    assert len(entries(private_cache)) == 3
+
+
+def test_changed_setting_never_reuses_vectors(private_cache):
+    cached_encode(SpyEmbedder(setting=1), ["a"])
+    other = SpyEmbedder(setting=2)
+    out = cached_encode(other, ["a"])
+    assert other.seen == ["a"]
+    assert out[0, 1] > 0.4  # built with setting 2, not read from setting 1's entry
+    assert identity_key({"a": 1, "b": 2}) == identity_key({"b": 2, "a": 1})
+    assert len(list((private_cache / "embeddings").iterdir())) == 2
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "empty"])
+def test_damaged_entry_is_detected_and_recomputed(private_cache, damage):
+    spy = SpyEmbedder()
+    good = cached_encode(spy, ["hello", "world"])
+    path = entries(private_cache)[0]
+    blob = bytearray(path.read_bytes())
+    if damage == "flip":
+        blob[-1] ^= 0x01
+    elif damage == "truncate":
+        blob = blob[:-3]
+    elif damage == "garbage":
+        blob = bytearray(b"\x80\x04not a vector at all")
+    else:
+        blob = bytearray()
+    path.write_bytes(bytes(blob))
+    spy.seen.clear()
+    again = cached_encode(spy, ["hello", "world"])
+    assert len(spy.seen) == 1  # only the damaged one
+    np.testing.assert_array_equal(again, good)
+    cache = EmbeddingCache(spy.identity())
+    assert all(v is not None for v in cache.get_many(["hello", "world"]))  # rewritten
+
+
+def test_entry_format_is_plain_float32(private_cache):
+    cached_encode(SpyEmbedder(), ["x"])
+    blob = entries(private_cache)[0].read_bytes()
+    assert blob[:4] == b"DTV1" and len(blob) == 24 + 4 * 3
+    np.testing.assert_array_equal(np.frombuffer(blob[24:], dtype="<f4"), SpyEmbedder().encode(["x"])[0])
+    ident = next((private_cache / "embeddings").iterdir()) / "identity.json"
+    assert '"setting": 1' in ident.read_text()
+
+
+def _writer(root, barrier, texts):
+    barrier.wait()
+    for _ in range(3):
+        EmbeddingCache({"embedder": "spy", "setting": 1}, root).put_many(texts, SpyEmbedder().encode(texts))
+
+
+def test_two_processes_writing_at_once(private_cache):
+    texts = [f"text {i}" for i in range(150)]
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(2)
+    procs = [ctx.Process(target=_writer, args=(private_cache, barrier, texts)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    got = EmbeddingCache({"embedder": "spy", "setting": 1}, private_cache).get_many(texts)
+    np.testing.assert_array_equal(np.stack(got), SpyEmbedder().encode(texts))
+    assert not list(private_cache.rglob("*.tmp"))  # no temporary file left behind
+
+
+def test_clear_cache_counts_entries(private_cache, tmp_path):
+    cached_encode(SpyEmbedder(1), ["a", "b"])
+    cached_encode(SpyEmbedder(2), ["a"])
+    (private_cache / "notes.txt").write_text("keep me")
+    assert clear_cache(private_cache) == 3
+    assert not entries(private_cache) and (private_cache / "notes.txt").exists()
+    assert clear_cache(private_cache) == 0
+    assert clear_cache(tmp_path / "never-made") == 0
+
+
+def test_default_dir_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DIVTOOLS_CACHE", str(tmp_path / "x"))
+    assert default_cache_dir() == tmp_path / "x"
+    monkeypatch.delenv("DIVTOOLS_CACHE")
+    assert default_cache_dir() == Path.home() / ".cache" / "divtools"
+
+
+def test_cli_cache_clear(private_cache):
+    cached_encode(SpyEmbedder(), ["a", "b"])
+    from click.testing import CliRunner
+
+    from divtools.cli.cache import command
+
+    result = CliRunner().invoke(command, ["clear", "--dir", str(private_cache)])
+    assert result.exit_code == 0, result.output
+    assert "removed 2 cached entries" in result.output
+
+
+def test_use_cache_false_writes_nothing(private_cache):
+    spy = SpyEmbedder()
+    cached_encode(spy, ["a"], use_cache=False)
+    cached_encode(spy, ["a"], use_cache=False)
+    assert spy.seen == ["a", "a"] and not entries(private_cache)
+
+
+def test_ngram_and_model_free_metrics_never_import_torch(tmp_path):
+    code = """
+import sys
+from divtools.components import build
+from divtools.plugins import registries
+reg = registries()["metric"]
+entries = [
+    {"kind": "distinct_n"}, {"kind": "ngram_diversity"}, {"kind": "self_bleu"},
+    {"kind": "compression_ratio"}, {"kind": "homogenization"}, {"kind": "self_repetition"},
+    {"kind": "vendi"}, {"kind": "vendi", "embedder": {"kind": "stylometric"}},
+    {"kind": "embedding_diversity", "embedder": {"kind": "stylometric"}},
+    {"kind": "embedding_diversity", "embedder": {"kind": "tfidf"}},
+]
+for e in entries:
+    m = build("metric", reg.get(e["kind"]).params.model_validate(e))
+    m.groups([["one text here", "another text there", "a third one"]])
+assert "torch" not in sys.modules, "torch was imported"
+assert "sentence_transformers" not in sys.modules
+print("ok")
+"""
+    env = {"DIVTOOLS_CACHE": str(tmp_path), "DIVTOOLS_LOAD_PLUGINS": "", "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
