@@ -71,7 +71,21 @@ def load_model_and_tokenizer(
     tokens or a chat template), else from the base model.
     """
     import transformers
+    from transformers.utils import logging as hf_logging
 
+    # the weight-loading bar of a model divtools loads is noise next to divtools' own progress
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return _load(transformers, auto_class, model, revision=revision, adapter=adapter, device=device,
+                     dtype=dtype, field=field, model_kwargs=model_kwargs)
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _load(transformers: Any, auto_class: str, model: str, *, revision: str | None, adapter: str | None,
+          device: str, dtype: Any, field: str, model_kwargs: dict[str, Any] | None) -> tuple[Any, Any]:
     base_of_model = adapter_base(model)
     if base_of_model is not None:
         if adapter is not None:
