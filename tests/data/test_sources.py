@@ -97,7 +97,7 @@ def test_grouped_layout_and_default_ids(tmp_path):
     assert [len(g.responses) for g in groups] == [2, 3]
     assert groups[1].responses[2].id == f"{prompt_id_for('P2')}/2"
     bad = write_jsonl(tmp_path / "b.jsonl", [{"prompt": "P", "responses": ["a", "b"], "scores": [1]}])
-    with pytest.raises(UserError, match=r"row 1: 2 responses but 1 scores") as exc:
+    with pytest.raises(UserError, match=r"line 1: 2 responses but 1 scores") as exc:
         load(JsonlSourceParams(path=bad, layout="grouped", columns={"response": "responses", "score": "scores"}))
     assert exc.value.file == str(bad)
 
@@ -136,7 +136,7 @@ def test_missing_column_names_file_and_field(tmp_path):
 def test_missing_field_in_a_later_row(tmp_path):
     rows = ROWS[:2] + [{"q": "Write about fire.", "a": "It burns."}]
     path = write_jsonl(tmp_path / "d.jsonl", rows)
-    with pytest.raises(UserError, match="row 3: field 'votes' is missing"):
+    with pytest.raises(UserError, match="line 3: field 'votes' is missing"):
         load(JsonlSourceParams(path=path, columns=COLUMNS | {"response_id": None}))
 
 
@@ -149,7 +149,7 @@ def test_non_numeric_score_is_an_error_or_a_counted_drop(tmp_path, fmt):
     with pytest.raises(UserError) as exc:
         load(P(path=path, columns=COLUMNS))
     line = 4 if fmt == "jsonl" else 5  # the CSV header is line 1
-    assert f"row {line}: score 'lots' is not a number" in exc.value.message
+    assert f"line {line}: score 'lots' is not a number" in exc.value.message
     assert exc.value.file == str(path) and exc.value.field == "votes"
     groups, src = load(P(path=path, columns=COLUMNS, on_bad_row="drop"))
     assert src.dropped == {"bad_score": 1}

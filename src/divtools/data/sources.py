@@ -99,7 +99,8 @@ def _as_list(value: Any, field: str) -> list[Any]:
 class RowGrouper:
     """Collects rows into groups (first-appearance order) under a column mapping and layout."""
 
-    def __init__(self, columns: Any, layout: str, on_bad_row: str, file: str) -> None:
+    def __init__(self, columns: Any, layout: str, on_bad_row: str, file: str, unit: str = "row") -> None:
+        self.unit = unit  # "line" for text files (the number is the file's line), "row" otherwise
         self.columns = columns
         self.layout = layout
         self.on_bad_row = on_bad_row
@@ -132,7 +133,7 @@ class RowGrouper:
                 self.dropped[bad.reason] += 1
                 return
             raise UserError(
-                f"row {row_number}: {bad.message} (set source.on_bad_row: drop to skip such rows)",
+                f"{self.unit} {row_number}: {bad.message} (set source.on_bad_row: drop to skip such rows)",
                 file=self.file,
                 field=bad.field,
             ) from None
@@ -269,6 +270,8 @@ def read_parquet_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[s
 
 
 class _FileSource(Source):
+    unit = "line"
+
     def __init__(self, params) -> None:
         self.params = params
         self.dropped: Counter[str] = Counter()
@@ -284,7 +287,7 @@ class _FileSource(Source):
         name = str(self.params.path)
         if self.params.path.is_dir():
             raise UserError("is a directory; expected a file", file=name, field="source.path")
-        grouper = RowGrouper(self.params.columns, self.params.layout, self.params.on_bad_row, name)
+        grouper = RowGrouper(self.params.columns, self.params.layout, self.params.on_bad_row, name, self.unit)
         header, rows = self._rows()
         if header is not None:
             grouper.check_columns(header)
@@ -323,6 +326,8 @@ class CsvSource(_FileSource):
 
 class ParquetSource(_FileSource):
     """Parquet via pyarrow."""
+
+    unit = "row"
 
     def _rows(self):
         return read_parquet_rows(self.params.path)
@@ -447,7 +452,8 @@ class WritingPromptsSource(Source):
             system: None = None
 
         columns, rows, name = self._rows()
-        grouper = RowGrouper(_Columns(), "grouped", self.params.on_bad_row, name)
+        unit = "line" if self.params.path is not None and self.params.path.suffix.lower() != ".parquet" else "row"
+        grouper = RowGrouper(_Columns(), "grouped", self.params.on_bad_row, name, unit)
         grouper.check_columns(columns)
         if "post_text" not in columns:
             raise UserError(f"column 'post_text' not found; the data has: {', '.join(columns)}", file=name,
@@ -461,7 +467,7 @@ class WritingPromptsSource(Source):
                 if self.params.on_bad_row == "drop":
                     grouper.dropped["bad_prompt"] += 1
                     continue
-                raise UserError(f"row {number}: post_title and post_text must be text", file=name, field="post_title")
+                raise UserError(f"{unit} {number}: post_title and post_text must be text", file=name, field="post_title")
             row = dict(row)
             row["post_title"] = writingprompts_prompt(title, text, strip_title_tag=strip)
             grouper.add(number, row)
