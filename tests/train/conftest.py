@@ -63,3 +63,30 @@ def write_pairs(path: Path, texts: list[str], n: int = 16, *, pair_builder: str 
 def pairs_file(tmp_path_factory, kjv_texts) -> Path:
     """16 preference pairs with varied weights (one of them 0)."""
     return write_pairs(tmp_path_factory.mktemp("pairs") / "pairs.jsonl", kjv_texts)
+
+
+#: a few quick steps on the tiny model
+TINY_ARGS = {"per_device_train_batch_size": 4, "max_steps": 3, "logging_steps": 1, "max_length": 128, "learning_rate": 1e-3}
+
+
+@pytest.fixture
+def train_spec():
+    """``train_spec(tmp_path, model_dir, pairs, stages, **top)`` -> a validated TrainSpec."""
+    from divtools.spec.loading import validate_spec
+
+    def make(tmp_path, lm, pairs, stages, **top):
+        data = {"run": "train", "output": {"dir": str(tmp_path / "out")}, "model": str(lm),
+                "data": {"train": str(pairs)}, "stages": stages, **top}
+        return validate_spec(data, file="train.yaml", base_dir=tmp_path)
+
+    return make
+
+
+def read_log(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+@pytest.fixture
+def log_records():
+    """``log_records(path)`` -> the JSONL log's records."""
+    return read_log
