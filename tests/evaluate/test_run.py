@@ -268,13 +268,19 @@ def test_a_changed_spec_is_refused_unless_restart(gens, tmp_path):
     assert "d3" in load(run_spec(spec, tmp_path))["labels"]
 
 
+NGRAM_METRICS = ["distinct_n:n=2,label=d2", "ngram_diversity", "self_bleu", "compression_ratio", "homogenization",
+                 "self_repetition"]
+
+
 def test_ngram_only_evaluation_never_imports_torch(gens, tmp_path):
+    metrics = [arg for m in NGRAM_METRICS for arg in ("--metric", m)]
     code = (
         "import sys\n"
         "from divtools.cli.main import main\n"
         "try:\n"
-        f"    main(['evaluate', '--generations', {str(gens)!r}, '--metric', 'distinct_n:n=2,label=d2',"
-        f" '--scorer', 'length', '--effective-diversity', '--out', {str(tmp_path / 'o')!r}, '--quiet'])\n"
+        f"    main(['evaluate', '--generations', {str(gens)!r}, *{metrics!r},"
+        f" '--scorer', 'length', '--scorer', 'dataset_score', '--effective-diversity',"
+        f" '--out', {str(tmp_path / 'o')!r}, '--quiet'])\n"
         "except SystemExit as exc:\n"
         "    assert exc.code in (0, None), exc.code\n"
         "heavy = sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'trl', 'peft') if m in sys.modules)\n"
@@ -284,8 +290,41 @@ def test_ngram_only_evaluation_never_imports_torch(gens, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "HEAVY []" in out.stdout
-    assert (tmp_path / "o" / "report.json").exists()
+    report = load(tmp_path / "o" / "report.json")
+    assert len(report["labels"]) == len(NGRAM_METRICS) + 2
     assert (tmp_path / "o" / "effective_diversity.png").exists()
+    # the lower-is-more-diverse metrics say so, and real verses beat edited copies on every metric
+    for label, meta in report["labels"].items():
+        if meta["type"] != "metric":
+            continue
+        diverse, echo = (report["results"][s][label]["mean"] for s in ("diverse", "echo"))
+        assert (diverse > echo) if meta["higher_is_more_diverse"] else (diverse < echo), label
+
+
+ISSUE_3_SPEC = """\
+run: evaluate
+generations: {path: gens.jsonl}     # JSONL rows: prompt, response, optional system, optional id
+metrics:
+  - {kind: distinct_n, n: 2, label: d2}
+  - {kind: embedding_diversity, embedder: {kind: stylometric}, label: style}
+output: {dir: out/}
+"""
+
+
+def test_the_metric_only_spec_of_issue_3_runs_as_written(gens, tmp_path):
+    from click.testing import CliRunner
+
+    from divtools.cli.main import cli
+
+    (tmp_path / "spec.yaml").write_text(ISSUE_3_SPEC)
+    result = CliRunner().invoke(cli, ["run", str(tmp_path / "spec.yaml"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = load(tmp_path / "out" / "report.json")
+    for system in ("diverse", "echo"):
+        assert set(report["results"][system]) == {"d2", "style"}
+        assert report["results"][system]["style"]["n_prompts"] == N_PROMPTS
+    assert report["results"]["diverse"]["style"]["mean"] > report["results"]["echo"]["style"]["mean"]
+    assert [c["field"] for c in report["components"] if c["kind"] == "embedder"] == ["metrics.1.embedder"]
 
 
 def test_validation_errors(gens, tmp_path):

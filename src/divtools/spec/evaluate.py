@@ -76,7 +76,7 @@ class SystemSpec(SpecModel):
     ``generations.system`` selects some)."""
     backend: BackendSpec | None = None
     """Generate the samples with this backend (its params name the model and the sampling
-    settings). Needs the prompts' texts: ``prompts.path`` or ``gold``."""
+    settings). Needs the prompts' texts: ``prompts.path``, ``gold`` or a generations file."""
     num_samples: int | None = Field(None, ge=1)
     """Samples generated per prompt (default: ``samples_per_prompt``)."""
     seed: int | None = None
@@ -195,8 +195,11 @@ class EvaluateSpec(SpecModel):
         if dup:
             raise ValueError(f"system name(s) used twice: {', '.join(dup)}")
         if any(s.backend is not None for s in self.systems):
-            if self.gold is None and (self.prompts is None or self.prompts.path is None):
-                raise ValueError("a 'backend' system needs prompt texts: set 'prompts.path' or 'gold'")
+            has_texts = (self.gold is not None or self.generations is not None
+                         or (self.prompts is not None and self.prompts.path is not None)
+                         or any(s.generations is not None for s in self.systems))
+            if not has_texts:
+                raise ValueError("a 'backend' system needs prompt texts: set 'prompts.path' (or give 'gold' or a generations file)")
         if self.effective_diversity is not None:
             scorer_labels = [s.display for s in self.scorers]  # type: ignore[attr-defined]
             metric_labels = [m.display for m in self.metrics]  # type: ignore[attr-defined]
