@@ -209,3 +209,20 @@ def test_registered_and_built_through_the_registry(chat_server, fast_connection)
     params = info.params(kind="openai_compatible", **fast_connection)
     b = info.build(params)
     assert isinstance(b, OpenAICompatibleBackend)
+
+
+def test_a_key_pasted_into_a_spec_is_not_echoed(tmp_path):
+    from divtools.spec.loading import validate_spec
+
+    (tmp_path / "prompts.jsonl").write_text('{"prompt_id": "p1", "prompt": "x"}\n')
+    data = {
+        "run": "evaluate",
+        "prompts": {"path": "prompts.jsonl"},
+        "systems": [{"name": "api", "backend": {"kind": "openai_compatible", "model": "m", "api_key_env": SECRET}}],
+        "metrics": [{"kind": "distinct_n"}],
+        "output": {"dir": "out"},
+    }
+    with pytest.raises(UserError) as info:
+        validate_spec(data, file="spec.yaml", base_dir=tmp_path)
+    assert "api_key_env" in str(info.value) and "NAME of an environment variable" in str(info.value)
+    assert SECRET not in str(info.value)
