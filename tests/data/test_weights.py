@@ -230,3 +230,23 @@ def test_floating_point_noise_counts_as_constant():
     assert w.tolist() == [1.0, 1.0]
     w, _ = pool_weights(np.array([[0.7, 0.7 + 1e-6]]))  # a real difference still counts
     assert w.tolist() == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("method", ["minmax", "rank", "zscore"])
+@pytest.mark.parametrize("how", ["geometric", "arithmetic"])
+def test_vectorised_pools_equal_pool_by_pool(method, how):
+    from divtools.data.weights import combine, pooled_weights
+
+    rng = np.random.default_rng(3)
+    sizes = [2, 3, 4, 7, 2, 5, 3]
+    pools = [rng.random((2, n)).round(2) for n in sizes]
+    pools[1][0] = 0.4  # a constant metric in one pool
+    pools[4] = np.array([[0.1, 0.2], [0.2, 0.1]])  # u = 0 everywhere under the geometric mean
+    starts = np.cumsum([0] + sizes[:-1])
+    w, zero, const = pooled_weights(np.concatenate(pools, axis=1), starts, normalise_method=method, combine_method=how)
+    for p, (a, n) in enumerate(zip(starts, sizes)):
+        u = combine(np.stack([normalise(row, method) for row in pools[p]]), how)
+        expected = np.ones(n) if u.mean() == 0 else u / u.mean()
+        assert w[a:a + n].tolist() == pytest.approx(expected.tolist(), abs=1e-12)
+        assert zero[p] == (u.mean() == 0)
+    assert const[0, 1] and not const[1, 1]

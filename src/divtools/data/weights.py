@@ -38,6 +38,7 @@ __all__ = [
     "is_constant",
     "normalise",
     "pool_weights",
+    "pooled_weights",
     "weigh_pairs",
     "weight_stats",
 ]
@@ -109,14 +110,62 @@ def pool_weights(deviations: np.ndarray, *, normalise_method: str = "minmax",
                  combine_method: str = "geometric") -> tuple[np.ndarray, bool]:
     """(K, N) raw deviations of one pool -> (weights averaging 1 over the pool, zero_mean flag)."""
     d = np.atleast_2d(np.asarray(deviations, dtype=np.float64))
-    k, n = d.shape
-    if k == 0 or n == 0:
-        return np.ones(n), False
-    u = combine(np.stack([normalise(row, normalise_method) for row in d]), combine_method)
-    mean = u.mean()
-    if not mean > 0:
-        return np.ones(n), True
-    return u / mean, False
+    w, zero, _ = pooled_weights(d, np.array([0]), normalise_method=normalise_method,
+                                combine_method=combine_method)
+    return w, bool(zero[0]) if zero.size else False
+
+
+def _segment(values: np.ndarray, starts: np.ndarray, ufunc) -> np.ndarray:
+    return ufunc.reduceat(values, starts, axis=-1)
+
+
+def pooled_weights(deviations: np.ndarray, starts: np.ndarray, *, normalise_method: str = "minmax",
+                   combine_method: str = "geometric") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Many pools at once: ``deviations`` (K, T) holds the pools side by side, pool p occupying
+    columns ``starts[p]:starts[p+1]``. Returns (weights (T,), zero_mean flag per pool, constant
+    flag per metric and pool (K, P)). Same numbers as :func:`normalise`/:func:`combine` pool by
+    pool; min-max and z-score are vectorised over pools (segment reductions), rank loops."""
+    d = np.asarray(deviations, dtype=np.float64)
+    k, total = d.shape
+    starts = np.asarray(starts, dtype=np.int64)
+    n_pools = starts.size
+    if total == 0 or n_pools == 0:
+        return np.ones(total), np.zeros(n_pools, dtype=bool), np.zeros((k, n_pools), dtype=bool)
+    sizes = np.diff(np.append(starts, total))
+    pool_of = np.repeat(np.arange(n_pools), sizes)
+    if k == 0:
+        return np.ones(total), np.zeros(n_pools, dtype=bool), np.zeros((0, n_pools), dtype=bool)
+    lo = _segment(d, starts, np.minimum)
+    hi = _segment(d, starts, np.maximum)
+    big = _segment(np.abs(d), starts, np.maximum)
+    constant = (hi - lo <= 1e-12 + RELATIVE_TOLERANCE * big) | (sizes < 2)[None, :]
+    if normalise_method == "minmax":
+        span = np.where(constant, 1.0, hi - lo)
+        q = (d - lo[:, pool_of]) / span[:, pool_of]
+    elif normalise_method == "zscore":
+        from scipy.special import ndtr
+
+        mean = _segment(d, starts, np.add) / sizes
+        centred = d - mean[:, pool_of]
+        std = np.sqrt(_segment(centred**2, starts, np.add) / sizes)
+        safe = np.where(std > 0, std, 1.0)
+        q = ndtr(centred / safe[:, pool_of])
+        constant = constant | (std <= 0)
+    elif normalise_method == "rank":
+        q = np.empty_like(d)
+        bounds = np.append(starts, total)
+        for m in range(k):
+            for p in range(n_pools):
+                a, b = bounds[p], bounds[p + 1]
+                q[m, a:b] = normalise(d[m, a:b], "rank")
+    else:
+        raise ValueError(f"unknown normalisation '{normalise_method}'")
+    q = np.where(constant[:, pool_of], 0.5, q)
+    u = combine(q, combine_method)
+    mean_u = _segment(u, starts, np.add) / sizes
+    zero = ~(mean_u > 0)
+    w = np.where(zero[pool_of], 1.0, u / np.where(zero, 1.0, mean_u)[pool_of])
+    return w, zero, constant
 
 
 @dataclass
@@ -159,7 +208,6 @@ def weigh_pairs(groups: Sequence[Group], pairs: Sequence[Pair], metrics: Sequenc
     pools, index = _pools(groups, pairs, settings.pool)
     texts = [[g.responses[i].text for i in idx] for g, idx in pools]
     raw: dict[str, list[np.ndarray]] = {}
-    constant: Counter[str] = Counter()
     for label, metric in metrics:
         results = metric.groups(texts) if texts else []
         devs = []
@@ -170,22 +218,25 @@ def weigh_pairs(groups: Sequence[Group], pairs: Sequence[Pair], metrics: Sequenc
                     f"metric '{label}' returned deviations of shape {dev.shape} (finite: "
                     f"{bool(np.all(np.isfinite(dev)))}) for a pool of {len(idx)} responses of prompt '{g.prompt_id}'"
                 )
-            if len(idx) > 1 and is_constant(dev):
-                constant[label] += 1
             devs.append(dev)
         raw[label] = devs
 
     uniform = settings.preset == "uniform"  # deviations are recorded but do not weigh
-    pool_w: list[np.ndarray] = []
-    zero_mean = 0
-    for p_i, (g, idx) in enumerate(pools):
-        if uniform or not metrics:
-            pool_w.append(np.ones(len(idx)))
-            continue
-        d = np.stack([raw[label][p_i] for label, _ in metrics])
-        w, zero = pool_weights(d, normalise_method=settings.normalise, combine_method=settings.combine)
-        zero_mean += zero
-        pool_w.append(w)
+    sizes = np.array([len(idx) for _, idx in pools], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(pools) else np.zeros(0, np.int64)
+    constant: dict[str, int] = {label: 0 for label, _ in metrics}
+    if not metrics or not pools:
+        flat_w = np.ones(int(sizes.sum()))
+        zero_mean = 0
+    else:
+        d = np.stack([np.concatenate(raw[label]) for label, _ in metrics])
+        flat_w, zero, const = pooled_weights(d, starts, normalise_method=settings.normalise,
+                                             combine_method=settings.combine)
+        zero_mean = int(zero.sum())
+        constant = {label: int(np.sum(const[m] & (sizes > 1))) for m, (label, _) in enumerate(metrics)}
+        if uniform:
+            flat_w, zero_mean = np.ones_like(flat_w), 0
+    pool_w = [flat_w[a : a + n] for a, n in zip(starts, sizes)]
 
     positions = [{id(g.responses[i]): j for j, i in enumerate(idx)} for g, idx in pools]
     n = len(pairs)
@@ -210,12 +261,12 @@ def weigh_pairs(groups: Sequence[Group], pairs: Sequence[Pair], metrics: Sequenc
     if settings.cap is not None:
         final = np.minimum(final, settings.cap)
 
-    sizes = Counter(min(len(idx), 5) for _, idx in pools)
+    size_counts = Counter(min(len(idx), 5) for _, idx in pools)
     stats = {
         "pools": len(pools),
-        "pool_sizes": {("5+" if s == 5 else str(s)): sizes[s] for s in sorted(sizes)},
-        "pools_of_2": sizes.get(2, 0),
-        "pools_constant_deviation": {label: constant[label] for label, _ in metrics},
+        "pool_sizes": {("5+" if s == 5 else str(s)): size_counts[s] for s in sorted(size_counts)},
+        "pools_of_2": size_counts.get(2, 0),
+        "pools_constant_deviation": constant,
         "pools_zero_mean": zero_mean,
         "pairs_zero_pool_weight": int(np.sum(chosen_w == 0)),
         "pairs_raised_by_floor": int(np.sum(final > before_clip)),
