@@ -206,3 +206,28 @@ def test_non_text_response_and_kjv_fixture(tmp_path):
         load(JsonlSourceParams(path=path))
     groups, _ = load(JsonlSourceParams(path=KJV))
     assert len(groups) == 13 and sum(len(g.responses) for g in groups) == 388
+
+
+def test_hf_source_passes_revision_split_and_data_files(monkeypatch, tmp_path):
+    import datasets
+
+    seen = {}
+    real = datasets.load_dataset
+
+    def spy(name, config=None, **kwargs):
+        seen.update(name=name, config=config, **kwargs)
+        return real("json", data_files=str(write_jsonl(tmp_path / "d.jsonl", [
+            {"post_title": "[WP] T", "post_text": "x", "comment_texts": ["a", "b"], "comment_scores": [1, 2]}])),
+            split="train", cache_dir=str(tmp_path / "c"))
+
+    monkeypatch.setattr(datasets, "load_dataset", spy)
+    params = WritingPromptsSourceParams(revision="abc123", split="train[:10]", data_files={"train": "x.parquet"})
+    groups, src = load(params)
+    assert seen == {"name": "euclaise/WritingPrompts_preferences", "config": None, "revision": "abc123",
+                    "split": "train[:10]", "data_files": {"train": "x.parquet"}}
+    assert groups[0].prompt == "T\nx" and src.identity()["revision"] == "abc123"
+
+
+def test_hf_source_missing_dataset_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="could not load|not found"):
+        load(HfDatasetSourceParams(name=str(tmp_path / "nothing-here"), cache_dir=tmp_path / "c"))
