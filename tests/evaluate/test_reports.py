@@ -124,7 +124,7 @@ def _two_reports(tmp_path: Path, gens: Path) -> tuple[Path, Path]:
     write_jsonl(tmp_path / "b.jsonl", [r for r in rows if r["system"] == "echo"])
     write_jsonl(tmp_path / "gold.jsonl", gold_rows([5] * 8))
     common = {"gold": {"path": "gold.jsonl"}, "samples_per_prompt": 4,
-              "effective_diversity": {"thresholds": [0, 2]}}
+              "effective_diversity": {"thresholds": [0, 2]}, "reporters": [{"kind": "json"}]}
     a = run_spec(_spec(tmp_path / "a.jsonl", output={"dir": "ra"}, **common), tmp_path)
     b = run_spec(_spec(tmp_path / "b.jsonl", output={"dir": "rb"}, seed=1, **common), tmp_path)
     return a, b
@@ -163,13 +163,15 @@ def test_compare_refuses_other_prompts_other_n_and_clashing_labels(gens, tmp_pat
     from divtools.evaluate.compare import compare_reports
 
     a, b = _two_reports(tmp_path, gens)
-    other_n = run_spec(_spec(tmp_path / "b.jsonl", output={"dir": "rn"}, samples_per_prompt=3), tmp_path)
+    json_only = [{"kind": "json"}]
+    other_n = run_spec(_spec(tmp_path / "b.jsonl", output={"dir": "rn"}, samples_per_prompt=3, reporters=json_only), tmp_path)
     with pytest.raises(UserError, match="N = 3 samples per prompt"):
         compare_reports([a, other_n], tmp_path / "x")
-    fewer = run_spec(_spec(tmp_path / "b.jsonl", output={"dir": "rp"}, prompts={"limit": 5}), tmp_path)
+    fewer = run_spec(_spec(tmp_path / "b.jsonl", output={"dir": "rp"}, prompts={"limit": 5}, reporters=json_only), tmp_path)
     with pytest.raises(UserError, match="evaluated other prompts"):
         compare_reports([fewer, b], tmp_path / "x")
-    spec = _spec(tmp_path / "b.jsonl", output={"dir": "rl"}, gold={"path": "gold.jsonl"}, samples_per_prompt=4)
+    spec = _spec(tmp_path / "b.jsonl", output={"dir": "rl"}, gold={"path": "gold.jsonl"}, samples_per_prompt=4,
+                 reporters=json_only)
     spec["metrics"][0]["n"] = 3  # 'd2' now means distinct-3
     clash = run_spec(spec, tmp_path)
     with pytest.raises(UserError, match="label 'd2' means"):

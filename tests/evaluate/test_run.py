@@ -345,3 +345,28 @@ def test_validation_errors(gens, tmp_path):
     check({"scorers": [{"kind": "length"}], "effective_diversity": {"quality": "nope"}}, "'nope' is not a scorer label")
     check({"prompts": {"ids": ["a", "a"]}}, "lists a prompt id twice")
     check({"samples_per_prompt": 0}, "samples_per_prompt")
+
+
+def test_gold_from_a_data_source_with_cleaning(gens, tmp_path):
+    rows = gold_rows([5, 5, 5, 5, 5, 5, 5, 3])
+    rows.append({**rows[0], "id": "dup"})  # a repeated body: cleaning drops it
+    rows.append({**rows[1], "id": "bot", "response": "**Welcome to the Prompt!** rules ..."})
+    write_jsonl(tmp_path / "gold.jsonl", rows)
+    source = {"kind": "jsonl", "path": "gold.jsonl",
+              "columns": {"prompt_id": "prompt_id", "score": "upvotes", "response_id": "id"}}
+    spec = _metric_only(gens)
+    spec.update(gold={"source": source, "cleaning": {"min_responses": 2}, "name": "reddit"}, samples_per_prompt=4,
+                scorers=[{"kind": "dataset_score", "column": "score", "missing": "skip"}])
+    report = load(run_spec(spec, tmp_path))
+    gold = report["systems"]["reddit"]
+    assert gold["role"] == "gold" and gold["source"]["source"] == "jsonl"
+    assert gold["source"]["plugin"] == "divtools.builtins.sources"
+    assert gold["source"]["cleaning"]["responses"] == {"bot_comment": 1, "duplicate": 1}
+    assert report["protocol"]["dropped_prompts"] == {"q7": 3}
+    # the source's score column (upvotes) is what dataset_score reads for gold rows
+    assert report["results"]["reddit"]["dataset_score"]["n_prompts"] == 7
+    file_based = _metric_only(gens)
+    file_based.update(gold={"path": "gold.jsonl", "name": "reddit", "cleaning": {}}, samples_per_prompt=4,
+                      output={"dir": "out2"})
+    same = load(run_spec(file_based, tmp_path))
+    assert same["results"]["reddit"]["d2"] == report["results"]["reddit"]["d2"]

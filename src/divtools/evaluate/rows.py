@@ -9,15 +9,25 @@ in every file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from divtools.api import Group, Response
 from divtools.errors import UserError
 
-__all__ = ["DEFAULT_SYSTEM", "Sample", "prompt_id_of", "read_jsonl", "read_prompt_ids", "read_prompts", "read_samples"]
+__all__ = [
+    "DEFAULT_SYSTEM",
+    "Sample",
+    "groups_from_samples",
+    "prompt_id_of",
+    "read_jsonl",
+    "read_prompt_ids",
+    "read_prompts",
+    "read_samples",
+    "samples_from_groups",
+]
 
 #: the system of rows that name none
 DEFAULT_SYSTEM = "default"
@@ -37,8 +47,11 @@ class Sample:
 
 
 def prompt_id_of(prompt: str) -> str:
-    """A stable id for a prompt text: ``p`` + the first 16 hex digits of its SHA-256."""
-    return "p" + hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:16]
+    """A stable id for a prompt text, the same one ``run: prepare`` gives it
+    (:func:`divtools.data.sources.prompt_id_for`: ``p`` + 16 hex digits of its SHA-1)."""
+    from divtools.data.sources import prompt_id_for
+
+    return prompt_id_for(prompt)
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -136,6 +149,27 @@ def read_samples(path: Path, *, system: str | None = None, only_system: str | No
         which = f" for system '{only_system}'" if only_system is not None else ""
         raise UserError(f"no generations{which} in this file", file=name)
     return out
+
+
+def samples_from_groups(groups: list[Group], system: str) -> list[Sample]:
+    """Samples of a data source's groups; each row holds prompt, prompt_id, response, id,
+    ``score`` and the response's meta columns (what ``dataset_score`` reads)."""
+    out: list[Sample] = []
+    for group in groups:
+        for r in group.responses:
+            row = {**r.meta, "prompt": group.prompt, "prompt_id": group.prompt_id, "response": r.text,
+                   "id": r.id, "score": r.score}
+            out.append(Sample(system, group.prompt_id, group.prompt, r.text, None, len(out), row))
+    return out
+
+
+def groups_from_samples(samples: list[Sample]) -> list[Group]:
+    """The inverse of :func:`samples_from_groups` (rows kept in ``meta``), for cleaning."""
+    groups: dict[str, Group] = {}
+    for s in samples:
+        group = groups.setdefault(s.prompt_id, Group(prompt_id=s.prompt_id, prompt=s.prompt, responses=[]))
+        group.responses.append(Response(id=str(s.row.get("id", s.order)), text=s.response, meta=s.row))
+    return list(groups.values())
 
 
 def read_prompts(path: Path) -> dict[str, str]:

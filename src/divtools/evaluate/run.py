@@ -39,7 +39,14 @@ from divtools.evaluate.protocol import (
 )
 from divtools.evaluate.provenance import components_used
 from divtools.evaluate.publish import publish_reports
-from divtools.evaluate.rows import Sample, read_prompt_ids, read_prompts, read_samples
+from divtools.evaluate.rows import (
+    Sample,
+    groups_from_samples,
+    read_prompt_ids,
+    read_prompts,
+    read_samples,
+    samples_from_groups,
+)
 
 __all__ = ["REPORT_FORMAT", "compute_report", "run"]
 
@@ -92,6 +99,37 @@ def _file_systems(spec: Any) -> tuple[dict[str, list[Sample]], dict[str, dict]]:
     return samples, sources
 
 
+def _read_gold(gold: Any) -> tuple[list[Sample], dict]:
+    """The gold samples (from a file or a data source, optionally cleaned) and their source record."""
+    if gold.path is not None:
+        samples = read_samples(gold.path, system=gold.name)
+        source: dict[str, Any] = {"gold": str(gold.path)}
+    else:
+        from divtools.components import build, info
+
+        loaded = build("source", gold.source)
+        samples = samples_from_groups(loaded.load(), gold.name)
+        comp = info("source", gold.source)
+        source = {"source": gold.source.kind, "plugin": comp.plugin, "version": comp.plugin_version}
+        identity = getattr(loaded, "identity", None)
+        if callable(identity):
+            source["identity"] = identity()
+        dropped = getattr(loaded, "dropped", None)
+        if dropped:
+            source["bad_rows_dropped"] = dict(sorted(dropped.items()))
+    if gold.cleaning is not None:
+        from divtools.data.cleaning import clean_groups
+
+        cleaned, report = clean_groups(groups_from_samples(samples), gold.cleaning)
+        samples = [Sample(gold.name, g.prompt_id, g.prompt, r.text, None, i, r.meta)
+                   for i, (g, r) in enumerate((g, r) for g in cleaned for r in g.responses)]
+        source["cleaning"] = report.as_dict()
+    if not samples:
+        raise UserError("the gold data holds no responses" + (" after cleaning" if gold.cleaning else ""),
+                        field="gold")
+    return samples, source
+
+
 def _generate(spec: Any, system: Any, prompt_ids: list[str], texts: dict[str, str], n: int,
               out_dir: Path, quiet: bool) -> tuple[list[Sample], dict]:
     from divtools.components import build, info
@@ -114,7 +152,7 @@ def _generate(spec: Any, system: Any, prompt_ids: list[str], texts: dict[str, st
 
 def _resolve_protocol(spec: Any, out_dir: Path, quiet: bool) -> tuple[Protocol, list[SystemSamples]]:
     files, sources = _file_systems(spec)
-    gold = read_samples(spec.gold.path, system=spec.gold.name) if spec.gold is not None else None
+    gold, gold_source = _read_gold(spec.gold) if spec.gold is not None else (None, {})
     prompts_spec = spec.prompts
     prompts_file = read_prompts(prompts_spec.path) if prompts_spec and prompts_spec.path else None
     ids = None
@@ -131,8 +169,7 @@ def _resolve_protocol(spec: Any, out_dir: Path, quiet: bool) -> tuple[Protocol, 
         kept, dropped = subsample_gold(gold, order, n, spec.seed)
         protocol.dropped = dropped
         protocol.prompt_ids = [pid for pid in order if pid in kept]
-        systems.append(SystemSamples(name=spec.gold.name, role="gold",
-                                     source={"gold": str(spec.gold.path)}, groups=kept))
+        systems.append(SystemSamples(name=spec.gold.name, role="gold", source=gold_source, groups=kept))
     if not protocol.prompt_ids:
         raise UserError(
             f"no prompt is left to evaluate ({len(order)} listed, {len(protocol.dropped)} dropped for having "

@@ -22,6 +22,7 @@ from pydantic import Field, model_validator
 
 from divtools.spec.base import Component, ComponentParams, InputPath, SpecModel
 from divtools.spec.common import OutputSpec
+from divtools.spec.prepare import CleaningSpec
 
 __all__ = [
     "BackendSpec",
@@ -40,6 +41,7 @@ MetricSpec = Annotated[ComponentParams, Component("metric")]
 ScorerSpec = Annotated[ComponentParams, Component("scorer")]
 BackendSpec = Annotated[ComponentParams, Component("backend")]
 ReporterSpec = Annotated[ComponentParams, Component("reporter")]
+SourceSpec = Annotated[ComponentParams, Component("source")]
 
 #: system names become file names (generations/<name>.jsonl) and table rows
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -93,18 +95,27 @@ class SystemSpec(SpecModel):
 
 
 class GoldSpec(SpecModel):
-    """Human ("gold") responses: a JSONL file like a generations file (``prompt``, ``response``,
-    optional ``prompt_id``), subsampled per prompt to ``samples_per_prompt`` with the seed;
-    prompts with fewer responses are dropped from the evaluation (and counted)."""
+    """Human ("gold") responses — a JSONL file like a generations file (``prompt``, ``response``,
+    optional ``prompt_id``, ``id``, score columns) or any data source (e.g. ``writingprompts``) —
+    subsampled per prompt to ``samples_per_prompt`` with the seed; prompts with fewer responses
+    are dropped from the evaluation (and counted)."""
 
-    path: InputPath
+    path: InputPath | None = None
     """JSONL: prompt, response[, prompt_id, id, any score columns]."""
+    source: SourceSpec | None = None
+    """A registered data source instead of ``path`` (``divtools list source``); its scores are
+    the rows' ``score`` column (for ``dataset_score``)."""
+    cleaning: CleaningSpec | None = None
+    """Apply prepare's cleaning rules (bot comments, deleted/empty/duplicate bodies, length)
+    before subsampling; what they drop is counted in the report. Unset: no cleaning."""
     name: str = "human"
     """The reference system's name in reports."""
 
     @model_validator(mode="after")
-    def _name(self) -> "GoldSpec":
+    def _one_source(self) -> "GoldSpec":
         _check_name(self.name)
+        if (self.path is None) == (self.source is None):
+            raise ValueError("gold: give exactly one of 'path' (a JSONL file) or 'source' (a data source)")
         return self
 
 
