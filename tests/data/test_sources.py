@@ -231,3 +231,10 @@ def test_hf_source_passes_revision_split_and_data_files(monkeypatch, tmp_path):
 def test_hf_source_missing_dataset_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="could not load|not found"):
         load(HfDatasetSourceParams(name=str(tmp_path / "nothing-here"), cache_dir=tmp_path / "c"))
+
+
+def test_lone_surrogate_is_a_bad_row(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"prompt": "p", "response": "bad \\ud800 text", "score": 1}\n', encoding="utf-8")
+    with pytest.raises(UserError, match="line 1: response holds an invalid character"):
+        load(JsonlSourceParams(path=path))

@@ -1,7 +1,8 @@
 """``run: prepare``: source -> cleaning -> split -> pairs -> deviations -> weights -> files.
 
 Files written into ``output.dir`` (each atomically; ``summary.json`` last, so a directory
-without it holds no finished run):
+without it holds no finished run; ``divtools-run.json`` is the :class:`~divtools.rundir.RunDir`
+manifest):
 
 - ``train.jsonl`` / ``train.parquet`` (and ``eval.*`` when ``split.eval_fraction`` > 0): one row
   per pair, columns :data:`PAIR_COLUMNS` + ``deviation_<label>_chosen`` / ``_rejected`` per metric
@@ -91,8 +92,9 @@ def _precheck(spec, out: Path, data_fingerprint: str) -> bool:
     return summary.get("spec_sha256") == data_fingerprint and all((out / f).exists() for f in summary.get("files", []))
 
 
-def pair_rows(pairs: Sequence[Pair], weights, labels: Sequence[str], *, system: bool) -> list[dict[str, Any]]:
-    """Dataset rows in the fixed column order."""
+def pair_rows(pairs: Sequence[Pair], weights, labels: Sequence[str], *, system: bool,
+              builder: str = "") -> list[dict[str, Any]]:
+    """Dataset rows in the fixed column order; ``builder`` names pairs whose builder did not."""
     rows = []
     for k, p in enumerate(pairs):
         row: dict[str, Any] = {
@@ -105,7 +107,7 @@ def pair_rows(pairs: Sequence[Pair], weights, labels: Sequence[str], *, system: 
             "prompt_id": p.prompt_id,
             "chosen_id": p.chosen.id,
             "rejected_id": p.rejected.id,
-            "pair_builder": p.meta.get("pair_builder", ""),
+            "pair_builder": p.meta.get("pair_builder") or builder,
         }
         for label in labels:
             row[f"deviation_{label}_chosen"] = float(weights.deviation_chosen[label][k])
@@ -226,7 +228,7 @@ def run(spec, *, quiet: bool = False) -> Path:
             )
         _say(quiet, f"{name}: {len(pairs)} pairs; deviations with {', '.join(labels) or 'no metric'}")
         weights = weigh_pairs(part, pairs, metrics, settings)
-        rows = pair_rows(pairs, weights, labels, system=has_system)
+        rows = pair_rows(pairs, weights, labels, system=has_system, builder=spec.pair_builder.kind)
         for fmt in formats:
             outputs[f"{name}.{fmt}"] = (rows, columns)
         split_summary[name] = {

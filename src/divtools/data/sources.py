@@ -80,6 +80,11 @@ def _text(value: Any, field: str, *, what: str) -> str:
         return ""  # counted later by cleaning as an empty response
     if not isinstance(value, str):
         raise BadRow(f"bad_{what}", field, f"{what} must be text, got {type(value).__name__}")
+    try:  # JSON may carry lone surrogates ("\ud800"): valid JSON, but no UTF-8 file can hold them
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRow(f"bad_{what}", field, f"{what} holds an invalid character at position {exc.start} "
+                                          "(a lone UTF-16 surrogate)") from None
     return value
 
 
