@@ -203,3 +203,15 @@ def test_model_probability_matches_an_unbatched_computation(tiny_lm):
             logp = torch.log_softmax(model(ids).logits[0], dim=-1)
         expected = -sum(float(logp[len(p_ids) + t - 1, r_ids[t]]) for t in range(len(r_ids)))
         assert value == pytest.approx(expected, rel=1e-5)
+
+
+def test_divpo_criterion_pool_group_computes_over_all_responses():
+    from divtools.data.criteria import word_rarity
+
+    g = crafted_group()
+    params = DivpoParams.model_validate({"kind": "divpo", "pairs_per_prompt": 1, "criterion_pool": "group",
+                                         "criteria": [{"type": "word_rarity"}]})
+    (pair,) = build("pair_builder", params).build([g], seed=0)
+    values = word_rarity(g.texts)  # over all 16 responses
+    assert pair.chosen.id == f"crafted/{max((12, 13, 14, 15), key=lambda i: values[i])}" == "crafted/13"
+    assert pair.rejected.id == f"crafted/{min((0, 1, 2, 3), key=lambda i: values[i])}" == "crafted/2"
