@@ -99,3 +99,46 @@ def test_generate_score_and_report(tiny_models, tmp_path):
     again = load(run_spec(spec, tmp_path))
     assert (out / "generations" / "tiny.jsonl").read_bytes() == before
     assert again["results"] == report["results"]
+
+
+def test_interrupted_generation_resumes_without_regenerating(tiny_models, tmp_path, monkeypatch):
+    from divtools.generation.transformers_backend import TransformersBackend
+
+    lm, _ = tiny_models
+    write_jsonl(tmp_path / "prompts.jsonl", [{"prompt_id": f"q{p}", "prompt": prompt_text(p)} for p in range(PROMPTS)])
+    spec = {
+        "run": "evaluate",
+        "prompts": {"path": "prompts.jsonl"},
+        "systems": [{"name": "tiny", "num_samples": 2,
+                     "backend": {"kind": "transformers", "model": str(lm), "max_new_tokens": 8, "batch_size": 2,
+                                 "device": "cpu"}}],
+        "metrics": [{"kind": "distinct_n", "n": 1}],
+        "reporters": [{"kind": "json"}],
+        "output": {"dir": "out"},
+    }
+    original = TransformersBackend.generate
+    calls: list[int] = []
+
+    def interrupted(self, prompts, *, num_samples, seed):
+        calls.append(len(prompts))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the user presses Ctrl-C during the second batch
+        return original(self, prompts, num_samples=num_samples, seed=seed)
+
+    monkeypatch.setattr(TransformersBackend, "generate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_spec(spec, tmp_path)
+    out = tmp_path / "out"
+    assert not (out / "report.json").exists()
+    partial = (out / "generations" / "tiny.jsonl").read_bytes()
+    assert sorted({json.loads(line)["prompt_id"] for line in partial.splitlines()}) == ["q0", "q1"]
+
+    monkeypatch.setattr(TransformersBackend, "generate", lambda self, prompts, **kw: (calls.append(len(prompts)), original(self, prompts, **kw))[1])
+    report = load(run_spec(spec, tmp_path))
+    assert calls == [2, 2, 2]  # only the second batch (q2, q3) was generated again
+    final = (out / "generations" / "tiny.jsonl").read_bytes()
+    assert final.startswith(partial)
+    keys = [(json.loads(line)["prompt_id"], json.loads(line)["sample"]) for line in final.splitlines()]
+    assert sorted(keys) == [(f"q{p}", k) for p in range(PROMPTS) for k in range(2)]
+    assert report["results"]["tiny"]["distinct_n"]["n_prompts"] == PROMPTS
+    assert report["protocol"]["samples_per_prompt"] == 2  # N from the backend system's num_samples

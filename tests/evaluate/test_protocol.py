@@ -156,3 +156,12 @@ def test_aggregate_is_seeded_by_system_and_label_and_skips_non_finite_values():
     assert aggregate(many, seed=0, samples=200, system="s", label="n")["ci95"] != base
     assert aggregate({"a": float("nan")}, seed=0, samples=200, system="s", label="m")["mean"] is None
     json.dumps(one, allow_nan=False)
+
+
+def test_bootstrap_blocks_do_not_change_the_numbers(monkeypatch):
+    from divtools.evaluate import bootstrap
+
+    values = np.random.default_rng(3).normal(size=50)
+    whole = bootstrap_ci(values, samples=300, rng=np.random.default_rng(9))
+    monkeypatch.setattr(bootstrap, "_CELLS", 50 * 7)  # blocks of 7 resamples
+    assert bootstrap_ci(values, samples=300, rng=np.random.default_rng(9)) == whole

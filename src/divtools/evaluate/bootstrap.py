@@ -17,7 +17,10 @@ from divtools.evaluate.protocol import seeded_rng
 
 __all__ = ["aggregate", "bootstrap_ci"]
 
-_BLOCK = 256  # resamples per block: bounds memory at 256 x n_prompts
+#: resamples drawn per block; with at most _CELLS indices per block memory stays ~16 MB however
+#: many prompts there are (the draws are one stream, so blocking does not change the numbers)
+_BLOCK = 256
+_CELLS = 2_000_000
 
 
 def bootstrap_ci(values: np.ndarray, *, samples: int, rng: np.random.Generator) -> tuple[float, float]:
@@ -27,8 +30,9 @@ def bootstrap_ci(values: np.ndarray, *, samples: int, rng: np.random.Generator) 
     if n == 0:
         raise ValueError("no values")
     means = np.empty(samples, dtype=np.float64)
-    for start in range(0, samples, _BLOCK):
-        stop = min(samples, start + _BLOCK)
+    block = max(1, min(_BLOCK, _CELLS // n))
+    for start in range(0, samples, block):
+        stop = min(samples, start + block)
         idx = rng.integers(0, n, size=(stop - start, n))
         means[start:stop] = values[idx].mean(axis=1)
     low, high = np.percentile(means, [2.5, 97.5])
