@@ -370,3 +370,19 @@ def test_gold_from_a_data_source_with_cleaning(gens, tmp_path):
                       output={"dir": "out2"})
     same = load(run_spec(file_based, tmp_path))
     assert same["results"]["reddit"]["d2"] == report["results"]["reddit"]["d2"]
+
+
+def test_system_order_follows_the_spec(gens, tmp_path):
+    rows = [json.loads(line) for line in gens.read_text().splitlines()]
+    write_jsonl(tmp_path / "a.jsonl", [r for r in rows if r["system"] == "diverse"])
+    write_jsonl(tmp_path / "b.jsonl", [r for r in rows if r["system"] == "echo"])
+    write_jsonl(tmp_path / "both.jsonl", [{**r, "system": "x" + r["system"]} for r in rows])
+    spec = _metric_only(tmp_path / "both.jsonl")
+    spec["systems"] = [{"name": "zeta", "generations": {"path": "b.jsonl"}},
+                       {"name": "alpha", "generations": {"path": "a.jsonl"}}]
+    report = load(run_spec(spec, tmp_path))
+    assert report["order"]["systems"] == ["xdiverse", "xecho", "zeta", "alpha"]
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert md.index("| zeta |") < md.index("| alpha |")
+    # a system read twice under two names gives the same numbers
+    assert report["results"]["zeta"]["d2"] == {**report["results"]["xecho"]["d2"], "ci95": report["results"]["zeta"]["d2"]["ci95"]}

@@ -175,14 +175,18 @@ def _resolve_protocol(spec: Any, out_dir: Path, quiet: bool) -> tuple[Protocol, 
             f"no prompt is left to evaluate ({len(order)} listed, {len(protocol.dropped)} dropped for having "
             f"fewer than N = {n} gold responses)", field="samples_per_prompt")
     protocol.prompts = {pid: texts[pid] for pid in protocol.prompt_ids}
+    by_name: dict[str, SystemSamples] = {}
     for name, samples in files.items():
-        systems.append(group_system(name, "file", sources[name], samples, protocol.prompt_ids, n))
+        by_name[name] = group_system(name, "file", sources[name], samples, protocol.prompt_ids, n)
     for system in spec.systems:
         if system.backend is None:
             continue
         samples, source = _generate(spec, system, protocol.prompt_ids, texts, n, out_dir, quiet)
-        systems.append(group_system(system.name, "generated", source, samples, protocol.prompt_ids, n))
-    # gold first (the reference), then the order of the spec
+        by_name[system.name] = group_system(system.name, "generated", source, samples, protocol.prompt_ids, n)
+    # gold first (the reference), then the top-level generations file's systems, then `systems`
+    named = [s.name for s in spec.systems]
+    systems += [by_name[name] for name in by_name if name not in named]
+    systems += [by_name[name] for name in named]
     return protocol, systems
 
 
@@ -232,11 +236,13 @@ def compute_report(spec: Any, *, quiet: bool = False, out_dir: Path | None = Non
     from divtools.components import build
 
     out_dir = Path(spec.output.dir) if out_dir is None else out_dir
-    protocol, systems = _resolve_protocol(spec, out_dir, quiet)
     metric_labels = [m.display for m in spec.metrics]
     scorer_labels = [s.display for s in spec.scorers]
+    # built before generating, so a component that cannot be built fails before hours of sampling
+    # (components load their models on first use)
     metrics = {m.display: build("metric", m) for m in spec.metrics}
     scorers = {s.display: build("scorer", s) for s in spec.scorers}
+    protocol, systems = _resolve_protocol(spec, out_dir, quiet)
 
     results: dict[str, dict[str, Any]] = {}
     sample_scores: dict[str, dict[str, dict[str, np.ndarray]]] = {}
