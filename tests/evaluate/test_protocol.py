@@ -165,3 +165,13 @@ def test_bootstrap_blocks_do_not_change_the_numbers(monkeypatch):
     whole = bootstrap_ci(values, samples=300, rng=np.random.default_rng(9))
     monkeypatch.setattr(bootstrap, "_CELLS", 50 * 7)  # blocks of 7 resamples
     assert bootstrap_ci(values, samples=300, rng=np.random.default_rng(9)) == whole
+
+
+def test_bootstrap_ci_equals_scipy_percentile_bootstrap_with_the_same_generator():
+    from scipy.stats import bootstrap as scipy_bootstrap
+
+    values = np.random.default_rng(4).exponential(size=60)
+    ours = bootstrap_ci(values, samples=500, rng=np.random.default_rng(11))
+    theirs = scipy_bootstrap((values,), np.mean, n_resamples=500, method="percentile", vectorized=True,
+                             random_state=np.random.default_rng(11)).confidence_interval
+    assert ours == pytest.approx((theirs.low, theirs.high), abs=1e-12)
