@@ -153,6 +153,7 @@ def test_compare_gives_the_same_numbers_as_each_report_alone(gens, tmp_path):
     for system, res in (("diverse", ra), ("echo", rb)):
         entry = res["results"][system]["d2"]
         assert f"{entry['mean']:.3g} [{entry['ci95'][0]:.3g}, {entry['ci95'][1]:.3g}]" in md
+    assert "seed 0 / 1 (per report)" in md
     assert _png_size(tmp_path / "both" / "quality_vs_diversity.png")[0] > 0
     # the same report twice: identical systems are kept once
     again = load(__import__("divtools.evaluate.compare", fromlist=["x"]).compare_reports([a, a], tmp_path / "self"))

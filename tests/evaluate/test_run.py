@@ -386,3 +386,15 @@ def test_system_order_follows_the_spec(gens, tmp_path):
     assert md.index("| zeta |") < md.index("| alpha |")
     # a system read twice under two names gives the same numbers
     assert report["results"]["zeta"]["d2"] == {**report["results"]["xecho"]["d2"], "ci95": report["results"]["zeta"]["d2"]["ci95"]}
+
+
+def test_progress_bars_and_quiet_mode(gens, tmp_path, capsys):
+    spec = _metric_only(gens)
+    spec["scorers"] = [{"kind": "length"}]
+    spec["reporters"] = [{"kind": "json"}]
+    run_spec(spec, tmp_path, quiet=False)
+    err = capsys.readouterr().err
+    assert "d2 [diverse]" in err and "length [echo]" in err and "prompt/s" in err
+    spec["output"]["dir"] = "quiet"
+    run_spec(spec, tmp_path, quiet=True)
+    assert capsys.readouterr().err == ""

@@ -39,6 +39,14 @@ def _escape(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 
+def _runs_setting(report: Mapping[str, Any], key: str) -> str:
+    """A protocol setting; for a merged report, each input's value when they differ."""
+    merged = report.get("merged_from")
+    values = [m["protocol"].get(key) for m in merged] if merged else [report["protocol"].get(key)]
+    distinct = list(dict.fromkeys(values))
+    return str(distinct[0]) if len(distinct) == 1 else " / ".join(str(v) for v in values) + " (per report)"
+
+
 def render_markdown(report: Mapping[str, Any], digits: int = 3) -> str:
     protocol = report["protocol"]
     labels: Mapping[str, Any] = report["labels"]
@@ -54,8 +62,8 @@ def render_markdown(report: Mapping[str, Any], digits: int = 3) -> str:
         f"{protocol['n_prompts']} prompts"
         + (f" ({protocol['n_dropped_prompts']} of {protocol['n_prompts_requested']} dropped: fewer than N "
            f"responses of the gold system '{gold}')" if protocol.get("n_dropped_prompts") else "")
-        + f". Cells: mean over prompts [{protocol['ci']}, {protocol['bootstrap_samples']} resamples, "
-        f"seed {protocol['seed']}]. ↑/↓: higher/lower is more diverse."
+        + f". Cells: mean over prompts [{protocol['ci']}, {_runs_setting(report, 'bootstrap_samples')} resamples, "
+        f"seed {_runs_setting(report, 'seed')}]. ↑/↓: higher/lower is more diverse."
     )
     lines.append("")
     cols = label_order(report)
