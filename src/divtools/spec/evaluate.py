@@ -115,7 +115,7 @@ class GoldSpec(SpecModel):
     def _one_source(self) -> "GoldSpec":
         _check_name(self.name)
         if (self.path is None) == (self.source is None):
-            raise ValueError("gold: give exactly one of 'path' (a JSONL file) or 'source' (a data source)")
+            raise ValueError("give exactly one of 'path' (a JSONL file) or 'source' (a data source)")
         return self
 
 
