@@ -83,3 +83,53 @@ def test_empty_input_and_registry(tiny_rm):
 def test_missing_model_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="cannot load"):
         RewardModelScorer(RewardModelParams(model=str(tmp_path / "nope"))).score(["p"], ["r"])
+
+
+def test_chat_template_input(tiny_rm):
+    from transformers import AutoTokenizer
+
+    scorer = RewardModelScorer(RewardModelParams(model=str(tiny_rm), chat_template=True))
+    tok = AutoTokenizer.from_pretrained(tiny_rm)
+    if not tok.chat_template:
+        pytest.skip("the tiny tokenizer has no chat template")
+    texts = scorer.texts(PROMPTS[:2], RESPONSES[:2])
+    assert texts[0] == f"<|user|>{PROMPTS[0]}<|end|><|assistant|>{RESPONSES[0]}<|end|>"
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_rm).eval()
+    expected = []
+    for text in texts:
+        with torch.no_grad():
+            expected.append(float(model(**tok(text, return_tensors="pt", add_special_tokens=False)).logits[0, 0]))
+    np.testing.assert_allclose(scorer.score(PROMPTS[:2], RESPONSES[:2]), expected, atol=1e-5)
+
+
+def test_peft_adapter_reward_model_as_the_training_stage_saves_it(tiny_lm, tmp_path):
+    """A LoRA (task SEQ_CLS) over a causal LM base with a one-output head, saved adapter-only:
+    the scorer loads base + adapter (+ the saved head) and matches PeftModel called directly."""
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(0)
+    base = AutoModelForSequenceClassification.from_pretrained(tiny_lm, num_labels=1)
+    model = get_peft_model(base, LoraConfig(task_type="SEQ_CLS", r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+                                            init_lora_weights=False))
+    adapter = tmp_path / "rm_adapter"
+    model.save_pretrained(adapter)
+    assert (adapter / "adapter_config.json").exists() and not (adapter / "config.json").exists()
+
+    scores = RewardModelScorer(RewardModelParams(model=str(adapter), batch_size=2)).score(PROMPTS, RESPONSES)
+    again = RewardModelScorer(RewardModelParams(model=str(tiny_lm), adapter=str(adapter))).score(PROMPTS, RESPONSES)
+    np.testing.assert_allclose(scores, again, atol=1e-5)  # the head comes from the adapter, not a random init
+
+    tok = AutoTokenizer.from_pretrained(tiny_lm)
+    torch.manual_seed(123)  # a different random head in the base: the adapter's saved head must win
+    direct = PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(tiny_lm, num_labels=1), adapter).eval()
+    expected = []
+    for p, r in zip(PROMPTS, RESPONSES):
+        with torch.no_grad():
+            enc = tok(f"<prompt>{p}</prompt><response>{r}</response>", return_tensors="pt")
+            expected.append(float(direct(**enc).logits[0, 0]))
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)

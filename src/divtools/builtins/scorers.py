@@ -49,6 +49,10 @@ class RewardModelParams(ScorerParams):
     """Outputs of the head when an adapter is loaded onto a bare base model."""
     template: str = REWARD_TEMPLATE
     """Model input; {prompt} and {response} are replaced."""
+    chat_template: bool = False
+    """Score the tokenizer's chat-templated conversation (user: prompt, assistant: response)
+    instead of ``template``: for reward models trained on conversational pairs (e.g. the
+    reward_model stage's bradley_terry loss with a chat template)."""
     output_index: int = Field(0, ge=0)
     """Which output of the head is the score (0 for a one-output regression head)."""
     max_length: int | None = Field(2048, ge=8)

@@ -33,7 +33,7 @@ class RewardModelScorer(Scorer):
     def identity(self) -> dict[str, Any]:
         p = self.params
         return {"model": p.model, "revision": p.revision, "adapter": p.adapter, "template": p.template,
-                "max_length": p.max_length, "output_index": p.output_index}
+                "chat_template": p.chat_template, "max_length": p.max_length, "output_index": p.output_index}
 
     def _load(self) -> None:
         if self._model is not None:
@@ -64,7 +64,20 @@ class RewardModelScorer(Scorer):
             raise UserError(f"output_index {p.output_index} but the model has {n_out} output(s)", field="output_index")
 
     def texts(self, prompts: Sequence[str], responses: Sequence[str]) -> list[str]:
-        """The model inputs: the template filled with each (prompt, response)."""
+        """The model inputs: the template filled with each (prompt, response), or the
+        chat-templated conversation when ``chat_template`` is set."""
+        if self.params.chat_template:
+            self._load()
+            if not getattr(self._tokenizer, "chat_template", None):
+                from divtools.errors import UserError
+
+                raise UserError(f"the tokenizer of '{self.params.model}' has no chat template", field="chat_template")
+            return [
+                self._tokenizer.apply_chat_template(
+                    [{"role": "user", "content": p}, {"role": "assistant", "content": r}], tokenize=False
+                )
+                for p, r in zip(prompts, responses)
+            ]
         from divtools.generation.openai_compatible import fill_template
 
         return [fill_template(self.params.template, prompt=p, response=r) for p, r in zip(prompts, responses)]
@@ -84,7 +97,9 @@ class RewardModelScorer(Scorer):
         p = self.params
         texts = self.texts(prompts, responses)
         tok = self._tokenizer
-        trunc = {"truncation": True, "max_length": p.max_length} if p.max_length else {}
+        trunc: dict[str, Any] = {"truncation": True, "max_length": p.max_length} if p.max_length else {}
+        # a chat template already holds the special tokens the model was trained with
+        trunc["add_special_tokens"] = not p.chat_template
         lengths = [len(ids) for ids in tok(texts, **trunc)["input_ids"]]
         order = np.argsort(lengths, kind="stable")[::-1]  # long first: memory trouble shows early
         out = np.empty(len(texts), dtype=np.float64)
