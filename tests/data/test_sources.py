@@ -238,3 +238,26 @@ def test_lone_surrogate_is_a_bad_row(tmp_path):
     path.write_text('{"prompt": "p", "response": "bad \\ud800 text", "score": 1}\n', encoding="utf-8")
     with pytest.raises(UserError, match="line 1: response holds an invalid character"):
         load(JsonlSourceParams(path=path))
+
+
+def test_not_parquet_and_ragged_csv(tmp_path):
+    bad = tmp_path / "x.parquet"
+    bad.write_bytes(b"not parquet at all")
+    with pytest.raises(UserError, match="not a readable Parquet file") as exc:
+        load(ParquetSourceParams(path=bad))
+    assert exc.value.file == str(bad)
+    ragged = tmp_path / "r.csv"
+    ragged.write_text("prompt,response,score\np,a,1\np,b\n")
+    with pytest.raises(UserError, match="line 3: 2 fields, the header has 3"):
+        load(CsvSourceParams(path=ragged))
+
+
+def test_writingprompts_bad_rows_error_or_drop(tmp_path):
+    rows = [{"post_title": "[WP] ok", "post_text": "", "comment_texts": ["a", "b"], "comment_scores": [1, 2]},
+            {"post_title": "[WP] bad", "post_text": "", "comment_texts": ["a", "b"], "comment_scores": [1, "x"]},
+            {"post_title": "[WP] short", "post_text": "", "comment_texts": ["a", "b"], "comment_scores": [1]}]
+    path = write_jsonl(tmp_path / "wp.jsonl", rows)
+    with pytest.raises(UserError, match="line 2: score 'x' is not a number"):
+        load(WritingPromptsSourceParams(path=path))
+    groups, src = load(WritingPromptsSourceParams(path=path, on_bad_row="drop"))
+    assert [g.prompt for g in groups] == ["ok"] and src.dropped == {"bad_score": 1, "length_mismatch": 1}
