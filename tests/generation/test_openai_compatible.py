@@ -226,3 +226,19 @@ def test_a_key_pasted_into_a_spec_is_not_echoed(tmp_path):
         validate_spec(data, file="spec.yaml", base_dir=tmp_path)
     assert "api_key_env" in str(info.value) and "NAME of an environment variable" in str(info.value)
     assert SECRET not in str(info.value)
+
+
+def test_credentials_in_the_url_are_kept_out_of_records(chat_server, fast_connection):
+    url = chat_server.url + "?api-version=2024&token=tok-SECRET"
+    b = backend({**fast_connection, "base_url": url})
+    assert b.generate(["p"], num_samples=1, seed=0)[0][0].startswith("story")
+    assert chat_server.requests[0]["path"] == "/v1/chat/completions?api-version=2024&token=tok-SECRET"
+    assert "SECRET" not in repr(b.settings())
+    chat_server.script = [("status", 400)]
+    with pytest.raises(ServerError) as info:
+        b.generate(["p"], num_samples=1, seed=0)
+    assert "SECRET" not in str(info.value) and "/v1/chat/completions" in str(info.value)
+    with pytest.raises(ValidationError) as bad:
+        OpenAICompatibleParams(**{**fast_connection, "base_url": "http://user:pw-SECRET@example.org/v1"})
+    assert "user:password" in str(bad.value) and "pw-SECRET" not in str(bad.value).split("input_value")[0]
+

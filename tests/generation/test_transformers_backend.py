@@ -129,3 +129,24 @@ def test_relative_model_path_resolves_against_the_spec_folder(tiny_lm):
     assert p.model == str(tiny_lm)
     hub = TransformersBackendParams.model_validate({"model": "org/name"}, context={"base_dir": tiny_lm.parent})
     assert hub.model == "org/name"
+
+
+def test_sampling_settings_reach_generate(tiny_lm, monkeypatch):
+    """top_k 0 reaches generate as 0 (off; None would mean the config's default 50); greedy when
+    temperature is 0."""
+    backend = make(tiny_lm, top_k=0, top_p=0.8, repetition_penalty=1.3, max_new_tokens=5)
+    backend._load()
+    seen = {}
+    real = backend._model.generate
+
+    def spy(**kwargs):
+        seen.update(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(backend._model, "generate", spy)
+    backend.generate(["x"], num_samples=2, seed=0)
+    assert seen["top_k"] == 0 and seen["top_p"] == 0.8 and seen["repetition_penalty"] == 1.3
+    assert seen["do_sample"] is True and seen["max_new_tokens"] == 5 and seen["num_return_sequences"] == 2
+    greedy = make(tiny_lm, temperature=0.0, max_new_tokens=5)
+    out = greedy.generate(["x"], num_samples=2, seed=0)
+    assert out[0][0] == out[0][1]

@@ -152,6 +152,10 @@ class OpenAIConnection(SpecModel):
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://", value):
             raise ValueError("base_url must start with http:// or https://")
+        if value is not None and "@" in value.split("/")[2]:
+            raise ValueError(
+                "base_url must not hold user:password@; put the key in the environment variable named by api_key_env"
+            )
         return value
 
 

@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, Callable, Mapping, Sequence
 
@@ -50,7 +51,14 @@ class ChatClient:
         self.model = connection.model
         base = connection.base_url or os.environ.get(connection.base_url_env) or DEFAULT_BASE_URL
         self.base_url = base.rstrip("/")
-        self.url = f"{self.base_url}/chat/completions"
+        parts = urllib.parse.urlsplit(self.base_url)
+        # a query (e.g. ?api-version=...) stays after the path
+        self._request_url = urllib.parse.urlunsplit(
+            (parts.scheme, parts.netloc, parts.path.rstrip("/") + "/chat/completions", parts.query, "")
+        )
+        #: the URL as recorded and shown: without user:password@ or a query string, which may
+        #: carry credentials (keys belong in the environment variable, never in a record)
+        self.url = _redact(self._request_url)
         self._sleep = sleep
         #: wait times of the retries made so far (seconds), for progress output and tests
         self.waits: list[float] = []
@@ -66,7 +74,7 @@ class ChatClient:
 
     def identity(self) -> dict[str, Any]:
         """Where requests go (no key): recorded with generations and scores."""
-        return {"base_url": self.base_url, "model": self.model}
+        return {"base_url": _redact(self.base_url), "model": self.model}
 
     def chat(self, messages: Sequence[Mapping[str, str]], **fields: Any) -> list[str]:
         """The text of every choice the server returns for ``messages``.
@@ -85,7 +93,7 @@ class ChatClient:
         retries = self.connection.max_retries
         last = ""
         for attempt in range(retries + 1):
-            request = urllib.request.Request(self.url, data=data, headers=self._headers(), method="POST")
+            request = urllib.request.Request(self._request_url, data=data, headers=self._headers(), method="POST")
             retry_after: float | None = None
             try:
                 with urllib.request.urlopen(request, timeout=self.connection.timeout_s) as response:
@@ -159,6 +167,14 @@ class ChatClient:
                 raise bad(f"choice {i} has no text content" + (f" (finish_reason {reason})" if reason else ""))
             texts.append(content)
         return texts
+
+
+def _redact(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _retry_after(value: str | None) -> float | None:

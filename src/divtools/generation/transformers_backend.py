@@ -82,13 +82,15 @@ class TransformersBackend(Backend):
             sample = p.temperature > 0
             kwargs: dict[str, Any] = {
                 "do_sample": sample,
-                "num_return_sequences": num_samples,
+                # greedy decoding gives one text; transformers refuses K > 1 without sampling
+                "num_return_sequences": num_samples if sample else 1,
                 "max_new_tokens": p.max_new_tokens,
                 "repetition_penalty": p.repetition_penalty,
                 "pad_token_id": tok.pad_token_id,
             }
             if sample:
-                kwargs.update(temperature=p.temperature, top_k=p.top_k or None, top_p=p.top_p)
+                # top_k 0 must reach generate as 0 (off): None would fall back to the config's 50
+                kwargs.update(temperature=p.temperature, top_k=p.top_k, top_p=p.top_p)
             else:
                 kwargs.update(temperature=None, top_k=None, top_p=None)
             devices = [torch.device(self._device)] if str(self._device).startswith("cuda") else []
@@ -97,6 +99,8 @@ class TransformersBackend(Backend):
                 sequences = self._model.generate(**enc, **kwargs)
             new = sequences[:, enc["input_ids"].shape[1] :]
             decoded = tok.batch_decode(new, skip_special_tokens=True)
+            if not sample:
+                decoded = [text for text in decoded for _ in range(num_samples)]
             for i in range(len(batch)):
                 out.append(decoded[i * num_samples : (i + 1) * num_samples])
         return out
