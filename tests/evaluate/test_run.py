@@ -246,16 +246,24 @@ def test_a_failed_rerun_keeps_the_previous_report_whole(gens, tmp_path, monkeypa
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-def test_stale_report_files_are_removed(gens, tmp_path):
+def test_stale_report_files_and_leftover_staging_are_removed(gens, tmp_path):
+    from divtools.evaluate.compare import compare_reports
+
     spec = _metric_only(gens)
     spec["scorers"] = [{"kind": "length"}]
     spec["effective_diversity"] = {"quantiles": 2}
-    run_spec(spec, tmp_path)
-    assert (tmp_path / "out" / "effective_diversity.svg").exists()
+    with_sweep = run_spec(spec, tmp_path)
+    (tmp_path / "out" / ".report-staging-killed").mkdir()  # left by a run killed while publishing
+    run_spec(spec, tmp_path)  # the same spec resumes and publishes again
+    assert not list((tmp_path / "out").glob(".report-staging-*"))
     del spec["effective_diversity"]
-    spec["output"]["on_existing"] = "restart"
-    run_spec(spec, tmp_path)
-    assert not (tmp_path / "out" / "effective_diversity.svg").exists()
+    spec["output"]["dir"] = "plain"
+    without = run_spec(spec, tmp_path)
+    compare_reports([with_sweep], tmp_path / "cmp")
+    assert (tmp_path / "cmp" / "effective_diversity.svg").exists()
+    compare_reports([without], tmp_path / "cmp")  # the same folder, a report without the sweep
+    assert not (tmp_path / "cmp" / "effective_diversity.svg").exists()
+    assert (tmp_path / "cmp" / "quality_vs_diversity.svg").exists()
 
 
 def test_a_changed_spec_is_refused_unless_restart(gens, tmp_path):

@@ -23,6 +23,7 @@ __all__ = ["FILES_MANIFEST", "publish_reports", "reporter_params"]
 #: the report files of the last published report, so the next one can remove stale ones
 FILES_MANIFEST = ".report-files.json"
 REPORT_JSON = "report.json"
+STAGING_PREFIX = ".report-staging-"
 
 
 def reporter_params(reporters: Sequence[Any]) -> list[Any]:
@@ -42,7 +43,9 @@ def publish_reports(report: Mapping[str, Any], reporters: Sequence[Any], out_dir
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".report-staging-", dir=out_dir))
+    for leftover in out_dir.glob(f"{STAGING_PREFIX}*"):  # from a process killed while publishing
+        shutil.rmtree(leftover, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
     try:
         written: list[Path] = []
         for params in reporter_params(reporters):
