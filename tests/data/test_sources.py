@@ -261,3 +261,10 @@ def test_writingprompts_bad_rows_error_or_drop(tmp_path):
         load(WritingPromptsSourceParams(path=path))
     groups, src = load(WritingPromptsSourceParams(path=path, on_bad_row="drop"))
     assert [g.prompt for g in groups] == ["ok"] and src.dropped == {"bad_score": 1, "length_mismatch": 1}
+
+
+def test_writingprompts_uses_comment_ids_when_present(tmp_path):
+    row = {"post_title": "[WP] t", "post_text": "", "comment_ids": ["c1", "c2"], "comment_texts": ["a", "b"],
+           "comment_scores": [3, 1]}
+    groups, _ = load(WritingPromptsSourceParams(path=write_jsonl(tmp_path / "w.jsonl", [row])))
+    assert [r.id for r in groups[0].responses] == ["c1", "c2"] and groups[0].prompt_id == prompt_id_for("t")

@@ -410,7 +410,10 @@ def writingprompts_prompt(title: str, text: str, *, strip_title_tag: bool = True
 
 
 class WritingPromptsSource(Source):
-    """``euclaise/WritingPrompts_preferences``: one row per post, comments and their upvotes as lists."""
+    """``euclaise/WritingPrompts_preferences``: one row per post, comments and their upvotes as lists.
+
+    An optional ``comment_ids`` list column gives the response ids; otherwise they are
+    ``<prompt_id>/<n>``. The prompt id is always derived from the prompt text."""
 
     def __init__(self, params) -> None:
         self.params = params
@@ -453,12 +456,14 @@ class WritingPromptsSource(Source):
             response: str = "comment_texts"
             score: str = "comment_scores"
             prompt_id: None = None
-            response_id: None = None
+            response_id: str | None = None
             system: None = None
 
         columns, rows, name = self._rows()
         unit = "line" if self.params.path is not None and self.params.path.suffix.lower() != ".parquet" else "row"
-        grouper = RowGrouper(_Columns(), "grouped", self.params.on_bad_row, name, unit)
+        # optional comment ids (a list per post) become response ids when the data has them
+        mapping = _Columns(response_id="comment_ids" if "comment_ids" in columns else None)
+        grouper = RowGrouper(mapping, "grouped", self.params.on_bad_row, name, unit)
         grouper.check_columns(columns)
         if "post_text" not in columns:
             raise UserError(f"column 'post_text' not found; the data has: {', '.join(columns)}", file=name,
