@@ -132,6 +132,7 @@ def test_floor_really_changes_the_chosen_weight():
     assert floored.weight[0] == pytest.approx(0.2, abs=0)
     assert floored.weight[1] == paper.weight[1] and paper.weight[1] > 0.2  # others untouched
     assert floored.stats["pairs_raised_by_floor"] == 1 and paper.stats["pairs_zero_pool_weight"] == 1
+    assert pairs[0].weight == 0.2  # Pair.weight carries the last computed weight
     # the reference code floored the *rejected* response's score: the chosen weight (the only
     # one a trainer reads) stays 0 however the rejected side is clipped
     rejected_w = np.maximum(paper.pool_weight, 0.2)  # what that bug changed

@@ -261,6 +261,9 @@ def weigh_pairs(groups: Sequence[Group], pairs: Sequence[Pair], metrics: Sequenc
     if settings.cap is not None:
         final = np.minimum(final, settings.cap)
 
+    for p, w in zip(pairs, final):
+        p.weight = float(w)  # the api's Pair.weight: filled by this step
+
     size_counts = Counter(min(len(idx), 5) for _, idx in pools)
     stats = {
         "pools": len(pools),
