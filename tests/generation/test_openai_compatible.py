@@ -242,3 +242,8 @@ def test_credentials_in_the_url_are_kept_out_of_records(chat_server, fast_connec
         OpenAICompatibleParams(**{**fast_connection, "base_url": "http://user:pw-SECRET@example.org/v1"})
     assert "user:password" in str(bad.value) and "pw-SECRET" not in str(bad.value).split("input_value")[0]
 
+
+
+def test_iterative_mode_takes_one_sample_per_request(fast_connection):
+    with pytest.raises(ValidationError, match="iterative mode asks for one sample at a time"):
+        OpenAICompatibleParams(**fast_connection, mode="iterative", samples_per_request="all")

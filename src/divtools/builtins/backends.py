@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from divtools.hookspecs import hookimpl
 from divtools.spec.base import ComponentParams, SpecModel
@@ -195,6 +195,12 @@ class OpenAICompatibleParams(ComponentParams, OpenAIConnection):
     """Send a per-sample seed (OpenAI and vLLM honour it; turn off for servers that reject it)."""
     samples_per_request: Literal[1, "all"] = 1
     """independent mode: 1 request per sample, or all samples of a prompt in one request (n=K)."""
+
+    @model_validator(mode="after")
+    def _mode(self) -> "OpenAICompatibleParams":
+        if self.mode == "iterative" and self.samples_per_request == "all":
+            raise ValueError("iterative mode asks for one sample at a time: drop samples_per_request: all")
+        return self
 
     @field_validator("iterative_template")
     @classmethod
