@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -196,4 +195,3 @@ def test_no_pairs_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="made no training pairs"):
         run(spec(tmp_path / "o", source={"kind": "jsonl", "path": str(src)}))
     assert not (tmp_path / "o").exists()
-    shutil.rmtree(tmp_path / "o", ignore_errors=True)
