@@ -1,19 +1,24 @@
 """Content-addressed on-disk cache of embeddings.
 
-Layout: ``<cache_dir>/embeddings/<identity hash>/<text hash[:2]>/<text hash>.vec`` plus an
-``identity.json`` per identity folder (what produced the vectors, for people reading the cache).
+Layout: ``<cache_dir>/embeddings/<identity hash>/`` holds ``identity.json`` (what produced the
+vectors, for people reading the cache) and immutable *pack* files ``<random>.pack``, one per
+batch of newly computed vectors.
 
 - identity hash = SHA-256 of the embedder's ``identity()`` (model, resolved revision or a
   fingerprint of a local model folder, every setting that changes the vectors), serialised as
-  canonical JSON; text hash = SHA-256 of the UTF-8 text. A changed setting is a new folder, so
+  canonical JSON; text key = SHA-256 of the UTF-8 text. A changed setting is a new folder, so
   stale vectors are never reused; a re-run with the same settings recomputes nothing.
-- an entry is a small binary file: magic ``DTV1``, dimension (uint32), BLAKE2b-128 digest of the
-  payload, then the float32 payload (little-endian). No pickle. An entry whose length, magic or
-  digest is wrong is treated as missing: it is recomputed and rewritten.
-- writes go to a unique temporary file in the same folder and ``os.replace`` it into place, so
-  two processes writing the same entry at once both succeed and readers never see half an
-  entry. Entries are not fsync'ed (one fsync per vector would cost more than the embedding on
-  fast devices); a crash can leave a truncated entry, which the digest catches.
+- a pack: magic ``DTP1``, entry count, dimension and a BLAKE2b-128 digest of its index, then
+  the index (per entry: 32-byte text key, BLAKE2b-128 digest of that entry's payload), then the
+  little-endian float32 payloads. No pickle. A pack whose header or index does not check out is
+  ignored; an entry whose payload digest fails is treated as missing. Either way the vectors
+  are recomputed and written to a new pack.
+- a pack is written to a unique temporary file in the same folder and renamed into place
+  (atomic), and never changed afterwards, so any number of processes can write at once without
+  locks and readers never see half a pack. Packs are not fsync'ed; a crash can leave a
+  truncated pack, which the digests catch. One file per batch rather than per vector, because
+  creating a file costs about a millisecond on common file systems, more than a GPU spends
+  embedding a text.
 
 The default folder is ``$DIVTOOLS_CACHE`` or ``~/.cache/divtools``; ``divtools cache clear``
 calls :func:`clear_cache`.
@@ -27,8 +32,9 @@ import os
 import shutil
 import struct
 import tempfile
+import uuid
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -42,9 +48,15 @@ __all__ = [
 ]
 
 ENV_CACHE = "DIVTOOLS_CACHE"
-_MAGIC = b"DTV1"
-_HEADER = struct.Struct("<4sI16s")  # magic, dim, blake2b-128 digest of the payload
+_MAGIC = b"DTP1"
+_HEADER = struct.Struct("<4sII16s")  # magic, count, dim, blake2b-128 of the index
+_KEY = 32  # sha256 digest
+_DIGEST = 16  # blake2b-128
 _LE_F32 = np.dtype("<f4")
+
+# Packs never change once renamed into place, so their parsed indexes can be kept for the life
+# of the process: path -> (file size, dim, count, {text key: slot}, payload digests).
+_INDEXES: dict[str, tuple[int, int, int, dict[bytes, int], list[bytes]]] = {}
 
 
 def default_cache_dir() -> Path:
@@ -59,27 +71,53 @@ def identity_key(identity: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def text_key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+def text_key(text: str) -> bytes:
+    """SHA-256 digest of the text's UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
-def _pack(vector: np.ndarray) -> bytes:
-    payload = np.ascontiguousarray(vector, dtype=_LE_F32).tobytes()
-    digest = hashlib.blake2b(payload, digest_size=16).digest()
-    return _HEADER.pack(_MAGIC, vector.shape[0], digest) + payload
+def _digest(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=_DIGEST).digest()
 
 
-def _unpack(blob: bytes) -> np.ndarray | None:
-    """The vector in ``blob``, or None if the entry is damaged."""
-    if len(blob) < _HEADER.size:
+def pack_bytes(keys: Sequence[bytes], vectors: np.ndarray) -> bytes:
+    """Serialise one pack (see the module docstring)."""
+    vectors = np.ascontiguousarray(vectors, dtype=_LE_F32)
+    count, dim = vectors.shape
+    payloads = vectors.tobytes()
+    row = 4 * dim
+    index = b"".join(k + _digest(payloads[i * row : (i + 1) * row]) for i, k in enumerate(keys))
+    return _HEADER.pack(_MAGIC, count, dim, _digest(index)) + index + payloads
+
+
+def _read_index(path: Path) -> tuple[int, int, int, dict[bytes, int], list[bytes]] | None:
+    """The parsed index of a pack, or None if the pack is damaged."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
         return None
-    magic, dim, digest = _HEADER.unpack_from(blob)
-    payload = blob[_HEADER.size :]
-    if magic != _MAGIC or len(payload) != 4 * dim:
+    cached = _INDEXES.get(str(path))
+    if cached is not None and cached[0] == size:
+        return cached
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_HEADER.size)
+            if len(head) < _HEADER.size:
+                return None
+            magic, count, dim, index_digest = _HEADER.unpack(head)
+            if magic != _MAGIC or size != _HEADER.size + count * (_KEY + _DIGEST + 4 * dim):
+                return None
+            index = fh.read(count * (_KEY + _DIGEST))
+    except OSError:
         return None
-    if hashlib.blake2b(payload, digest_size=16).digest() != digest:
+    if _digest(index) != index_digest:
         return None
-    return np.frombuffer(payload, dtype=_LE_F32).astype(np.float32)
+    step = _KEY + _DIGEST
+    slots = {index[i * step : i * step + _KEY]: i for i in range(count)}
+    digests = [index[i * step + _KEY : (i + 1) * step] for i in range(count)]
+    parsed = (size, dim, count, slots, digests)
+    _INDEXES[str(path)] = parsed
+    return parsed
 
 
 class EmbeddingCache:
@@ -90,43 +128,60 @@ class EmbeddingCache:
         self.identity = identity
         self.key = identity_key(identity)
         self.dir = self.root / "embeddings" / self.key
-        #: entries found damaged (and so recomputed) during this object's life
+        #: entries found damaged (and so treated as missing) during this object's life
         self.corrupt = 0
 
-    def _path(self, tkey: str) -> Path:
-        return self.dir / tkey[:2] / f"{tkey}.vec"
+    def packs(self) -> list[Path]:
+        try:
+            return sorted(p for p in self.dir.iterdir() if p.suffix == ".pack")
+        except FileNotFoundError:
+            return []
 
     def get_many(self, texts: Sequence[str]) -> list[np.ndarray | None]:
         """The cached vector of each text, or None where missing or damaged."""
-        out: list[np.ndarray | None] = []
-        for text in texts:
-            path = self._path(text_key(text))
-            try:
-                blob = path.read_bytes()
-            except (FileNotFoundError, NotADirectoryError):
-                out.append(None)
-                continue
-            vec = _unpack(blob)
-            if vec is None:
+        wanted: dict[bytes, list[int]] = {}
+        for i, text in enumerate(texts):
+            wanted.setdefault(text_key(text), []).append(i)
+        out: list[np.ndarray | None] = [None] * len(texts)
+        for path in self.packs():
+            if not wanted:
+                break
+            parsed = _read_index(path)
+            if parsed is None:
                 self.corrupt += 1
-            out.append(vec)
+                continue
+            _, dim, count, slots, digests = parsed
+            hits = [(slots[k], k) for k in wanted if k in slots]
+            if not hits:
+                continue
+            base = _HEADER.size + count * (_KEY + _DIGEST)
+            row = 4 * dim
+            try:
+                with path.open("rb") as fh:
+                    for slot, k in sorted(hits):
+                        fh.seek(base + slot * row)
+                        payload = fh.read(row)
+                        if len(payload) != row or _digest(payload) != digests[slot]:
+                            self.corrupt += 1
+                            continue  # another pack may still hold a good copy
+                        vec = np.frombuffer(payload, dtype=_LE_F32).astype(np.float32)
+                        for i in wanted.pop(k):
+                            out[i] = vec
+            except OSError:
+                continue
         return out
 
-    def put_many(self, texts: Sequence[str], vectors: np.ndarray) -> None:
-        """Store one vector per text (atomic per entry; concurrent writers are safe)."""
+    def put_many(self, texts: Sequence[str], vectors: np.ndarray) -> Path | None:
+        """Store one vector per text as a new pack (atomic; concurrent writers are safe)."""
         if len(texts) == 0:
-            return
+            return None
         self.dir.mkdir(parents=True, exist_ok=True)
         ident = self.dir / "identity.json"
         if not ident.exists():
             _replace_bytes(ident, (json.dumps(self.identity, sort_keys=True, indent=2, default=str) + "\n").encode())
-        made: set[Path] = set()
-        for text, vec in zip(texts, vectors):
-            path = self._path(text_key(text))
-            if path.parent not in made:
-                path.parent.mkdir(exist_ok=True)
-                made.add(path.parent)
-            _replace_bytes(path, _pack(np.asarray(vec)))
+        path = self.dir / f"{uuid.uuid4().hex}.pack"
+        _replace_bytes(path, pack_bytes([text_key(t) for t in texts], np.asarray(vectors)))
+        return path
 
 
 def _replace_bytes(path: Path, data: bytes) -> None:
@@ -179,17 +234,17 @@ def cached_encode(
     return vectors[[row[t] for t in texts]]
 
 
-def _count_entries(paths: Iterable[Path]) -> int:
-    return sum(1 for p in paths if p.suffix == ".vec")
-
-
 def clear_cache(cache_dir: str | os.PathLike[str] | None = None) -> int:
     """Delete every cached embedding under ``cache_dir`` (default :func:`default_cache_dir`);
-    return how many entries were removed. Other files in the folder are left alone."""
+    return how many vectors were removed. Other files in the folder are left alone."""
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     emb = root / "embeddings"
     if not emb.is_dir():
         return 0
-    removed = _count_entries(emb.rglob("*.vec"))
+    removed = 0
+    for pack in emb.rglob("*.pack"):
+        parsed = _read_index(pack)
+        removed += parsed[2] if parsed is not None else 0
+        _INDEXES.pop(str(pack), None)
     shutil.rmtree(emb, ignore_errors=True)
     return removed

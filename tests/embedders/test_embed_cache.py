@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from divtools.api import Embedder
-from divtools.embed_cache import EmbeddingCache, cached_encode, clear_cache, default_cache_dir, identity_key
+from divtools.embed_cache import EmbeddingCache, cached_encode, clear_cache, default_cache_dir, identity_key, text_key
 
 
 class SpyEmbedder(Embedder):
@@ -28,8 +28,12 @@ class SpyEmbedder(Embedder):
         return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
-def entries(root: Path) -> list[Path]:
-    return sorted((root / "embeddings").rglob("*.vec"))
+def packs(root: Path) -> list[Path]:
+    return sorted((root / "embeddings").rglob("*.pack"), key=lambda p: p.stat().st_mtime_ns)
+
+
+def n_entries(root: Path) -> int:
+    return sum(int.from_bytes(p.read_bytes()[4:8], "little") for p in packs(root))
 
 
 def test_second_run_recomputes_nothing(private_cache):
@@ -40,7 +44,7 @@ def test_second_run_recomputes_nothing(private_cache):
     assert spy.seen == ["a", "bb", "ccc"]
     np.testing.assert_array_equal(second, first[[3, 0, 1]])
     assert second.dtype == np.float32
-    assert len(entries(private_cache)) == 3
+    assert n_entries(private_cache) == 3 and len(packs(private_cache)) == 1  # one pack per batch
 
 
 def test_changed_setting_never_reuses_vectors(private_cache):
@@ -53,14 +57,16 @@ def test_changed_setting_never_reuses_vectors(private_cache):
     assert len(list((private_cache / "embeddings").iterdir())) == 2
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "empty"])
+@pytest.mark.parametrize("damage", ["flip_payload", "flip_index", "truncate", "garbage", "empty"])
 def test_damaged_entry_is_detected_and_recomputed(private_cache, damage):
     spy = SpyEmbedder()
-    good = cached_encode(spy, ["hello", "world"])
-    path = entries(private_cache)[0]
+    good = np.concatenate([cached_encode(spy, ["hello"]), cached_encode(spy, ["world"])])
+    path = packs(private_cache)[0]  # the pack holding "hello"
     blob = bytearray(path.read_bytes())
-    if damage == "flip":
+    if damage == "flip_payload":
         blob[-1] ^= 0x01
+    elif damage == "flip_index":
+        blob[30] ^= 0x01
     elif damage == "truncate":
         blob = blob[:-3]
     elif damage == "garbage":
@@ -68,19 +74,25 @@ def test_damaged_entry_is_detected_and_recomputed(private_cache, damage):
     else:
         blob = bytearray()
     path.write_bytes(bytes(blob))
+    from divtools import embed_cache
+
+    embed_cache._INDEXES.clear()  # as in a new process
     spy.seen.clear()
     again = cached_encode(spy, ["hello", "world"])
-    assert len(spy.seen) == 1  # only the damaged one
+    assert spy.seen == ["hello"]  # only the damaged one
     np.testing.assert_array_equal(again, good)
     cache = EmbeddingCache(spy.identity())
     assert all(v is not None for v in cache.get_many(["hello", "world"]))  # rewritten
 
 
-def test_entry_format_is_plain_float32(private_cache):
-    cached_encode(SpyEmbedder(), ["x"])
-    blob = entries(private_cache)[0].read_bytes()
-    assert blob[:4] == b"DTV1" and len(blob) == 24 + 4 * 3
-    np.testing.assert_array_equal(np.frombuffer(blob[24:], dtype="<f4"), SpyEmbedder().encode(["x"])[0])
+def test_pack_format_is_plain_float32(private_cache):
+    cached_encode(SpyEmbedder(), ["x", "yy"])
+    blob = packs(private_cache)[0].read_bytes()
+    header, index = 28, 2 * (32 + 16)
+    assert blob[:4] == b"DTP1" and len(blob) == header + index + 2 * 4 * 3
+    assert blob[header : header + 32] == text_key("x")
+    payload = np.frombuffer(blob[header + index :], dtype="<f4").reshape(2, 3)
+    np.testing.assert_array_equal(payload, SpyEmbedder().encode(["x", "yy"]))
     ident = next((private_cache / "embeddings").iterdir()) / "identity.json"
     assert '"setting": 1' in ident.read_text()
 
@@ -104,6 +116,7 @@ def test_two_processes_writing_at_once(private_cache):
     got = EmbeddingCache({"embedder": "spy", "setting": 1}, private_cache).get_many(texts)
     np.testing.assert_array_equal(np.stack(got), SpyEmbedder().encode(texts))
     assert not list(private_cache.rglob("*.tmp"))  # no temporary file left behind
+    assert len(packs(private_cache)) == 6  # every write landed whole
 
 
 def test_clear_cache_counts_entries(private_cache, tmp_path):
@@ -111,7 +124,7 @@ def test_clear_cache_counts_entries(private_cache, tmp_path):
     cached_encode(SpyEmbedder(2), ["a"])
     (private_cache / "notes.txt").write_text("keep me")
     assert clear_cache(private_cache) == 3
-    assert not entries(private_cache) and (private_cache / "notes.txt").exists()
+    assert not packs(private_cache) and (private_cache / "notes.txt").exists()
     assert clear_cache(private_cache) == 0
     assert clear_cache(tmp_path / "never-made") == 0
 
@@ -138,7 +151,7 @@ def test_use_cache_false_writes_nothing(private_cache):
     spy = SpyEmbedder()
     cached_encode(spy, ["a"], use_cache=False)
     cached_encode(spy, ["a"], use_cache=False)
-    assert spy.seen == ["a", "a"] and not entries(private_cache)
+    assert spy.seen == ["a", "a"] and not (private_cache / "embeddings").exists()
 
 
 def test_ngram_and_model_free_metrics_never_import_torch(tmp_path):
