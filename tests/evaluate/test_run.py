@@ -68,6 +68,7 @@ def test_report_json_structure_and_values(gens, tmp_path):
     out = tmp_path / "out"
     assert {p.name for p in out.iterdir()} >= {"report.json", "report.md", "quality_vs_diversity.png",
                                               "quality_vs_diversity.svg"}
+    assert not (out / "samples.jsonl").exists()  # no scorers, no per-sample scores
     assert not list(out.glob(".report-staging-*"))
 
 
@@ -97,6 +98,14 @@ def test_scorers_and_plugin_versions(gens, tmp_path):
             assert res["length"]["per_prompt"][f"q{p}"] == pytest.approx(np.mean([len(r["response"].split()) for r in mine]))
             assert res["q"]["per_prompt"][f"q{p}"] == pytest.approx(np.mean([r["score"] for r in mine]))
     assert report["labels"]["q"]["type"] == "scorer"
+    # samples.jsonl: each evaluated sample's scores, averaging to the per-prompt values
+    samples = [json.loads(line) for line in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 2 * N_PROMPTS * K
+    first = samples[0]
+    assert set(first) == {"system", "prompt_id", "k", "id", "sample", "scores"}
+    assert set(first["scores"]) == {"length", "q", "type_token_ratio"}
+    mine = [s["scores"]["q"] for s in samples if s["system"] == "echo" and s["prompt_id"] == "q3"]
+    assert np.mean(mine) == pytest.approx(report["results"]["echo"]["q"]["per_prompt"]["q3"])
 
 
 def test_gold_is_subsampled_to_n_and_short_prompts_are_dropped_for_every_system(gens, tmp_path):

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from divtools.atomic import write_json
+from divtools.atomic import write_json, write_text
 from divtools.errors import DivtoolsError
 
 __all__ = ["FILES_MANIFEST", "publish_reports", "reporter_params"]
@@ -37,8 +37,10 @@ def reporter_params(reporters: Sequence[Any]) -> list[Any]:
     return out
 
 
-def publish_reports(report: Mapping[str, Any], reporters: Sequence[Any], out_dir: Path) -> Path:
-    """Run ``reporters`` on ``report`` into ``out_dir``; returns the path of report.json."""
+def publish_reports(report: Mapping[str, Any], reporters: Sequence[Any], out_dir: Path,
+                    extra: Mapping[str, str] | None = None) -> Path:
+    """Run ``reporters`` on ``report`` into ``out_dir``, with ``extra`` files (name -> text)
+    published alongside; returns the path of report.json."""
     from divtools.components import build
 
     out_dir = Path(out_dir)
@@ -48,6 +50,8 @@ def publish_reports(report: Mapping[str, Any], reporters: Sequence[Any], out_dir
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
     try:
         written: list[Path] = []
+        for name, text in (extra or {}).items():
+            written.append(write_text(staging / name, text))
         for params in reporter_params(reporters):
             reporter = build("reporter", params)
             for path in reporter.write(report, staging):

@@ -20,6 +20,7 @@ Nothing here imports torch; metrics, scorers and backends import what they need 
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,11 @@ from divtools.evaluate.rows import (
     samples_from_groups,
 )
 
-__all__ = ["REPORT_FORMAT", "compute_report", "run"]
+__all__ = ["REPORT_FORMAT", "SAMPLES_FILE", "compute_report", "evaluate", "run"]
 
 REPORT_FORMAT = "divtools.evaluate.report/1"
+#: per-sample scores, written next to report.json when the run has scorers
+SAMPLES_FILE = "samples.jsonl"
 #: groups handed to one Metric.groups call (embedding metrics encode a chunk in one batch)
 METRIC_CHUNK = 64
 #: samples handed to one Scorer.score call
@@ -68,8 +71,9 @@ def run(spec: Any, *, quiet: bool = False) -> Path:
     from divtools.rundir import RunDir
 
     rundir = RunDir.open(spec)
-    report = compute_report(spec, quiet=quiet, out_dir=rundir.path)
-    return publish_reports(report, spec.reporters, rundir.path)
+    report, samples = evaluate(spec, quiet=quiet, out_dir=rundir.path)
+    extra = {SAMPLES_FILE: samples} if samples is not None else {}
+    return publish_reports(report, spec.reporters, rundir.path, extra=extra)
 
 
 # ---------------------------------------------------------------- reading the systems
@@ -232,6 +236,29 @@ def _mean_or_nan(values: np.ndarray) -> float:
 
 def compute_report(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     """The report (a JSON-able dict) for ``spec``; writes nothing but generations."""
+    return evaluate(spec, quiet=quiet, out_dir=out_dir)[0]
+
+
+def _samples_jsonl(systems: list[SystemSamples], scores: dict[str, dict[str, dict[str, np.ndarray]]],
+                   labels: list[str]) -> str:
+    """One line per evaluated sample: where it came from and each scorer's value."""
+    lines = []
+    for system in systems:
+        for pid in system.groups:
+            for k, sample in enumerate(system.groups[pid]):
+                values = {}
+                for label in labels:
+                    v = float(scores[system.name][label][pid][k])
+                    values[label] = v if math.isfinite(v) else None
+                row = {"system": system.name, "prompt_id": pid, "k": k, "id": sample.row.get("id"),
+                       "sample": sample.sample, "scores": values}
+                lines.append(json.dumps(row, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
+    return "".join(lines)
+
+
+def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> tuple[dict[str, Any], str | None]:
+    """The report, and the text of ``samples.jsonl`` (per-sample scores; ``None`` without
+    scorers)."""
     from divtools import __version__
     from divtools.components import build
 
@@ -312,7 +339,8 @@ def compute_report(spec: Any, *, quiet: bool = False, out_dir: Path | None = Non
         "results": results,
         "effective_diversity": effective,
     }
-    return report
+    samples = _samples_jsonl(systems, sample_scores, scorer_labels) if scorer_labels else None
+    return report, samples
 
 
 def _python_version() -> str:
