@@ -13,6 +13,14 @@ from typing import Any, Callable
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch) -> Path:
+    """Each test caches (judgements, embeddings) in its own folder, never in ~/.cache."""
+    path = tmp_path / "divtools-cache"
+    monkeypatch.setenv("DIVTOOLS_CACHE", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_lm(tmp_path_factory) -> Path:
     from divtools.models.tiny import build_tiny_causal_lm, default_texts

@@ -48,8 +48,9 @@ def test_api_key_is_in_no_file_of_the_run(chat_server, tmp_path, monkeypatch):
     report = run_spec_data(spec_data(chat_server, tmp_path), file="spec.yaml", base_dir=tmp_path, quiet=True)
     assert report.exists()
     assert all(r["headers"].get("Authorization") == f"Bearer {SECRET}" for r in chat_server.requests)
-    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]  # the run's output and the judge cache
     assert any(p.name == "api.jsonl" for p in files) and any(p.name == "report.json" for p in files)
+    assert any(p.suffix == ".pack" for p in files)
     for path in files:
         data = path.read_bytes()
         assert SECRET.encode() not in data and b"PLANTED" not in data, path

@@ -56,8 +56,8 @@ def test_concurrency_keeps_order(chat_server, fast_connection):
     chat_server.reply = lambda body: [str(len(body["messages"][-1]["content"]) % 10 + 1)]
     prompts = [f"prompt {i}" * (i + 1) for i in range(12)]
     responses = ["r"] * 12
-    serial = judge(fast_connection).score(prompts, responses)
-    parallel = judge(fast_connection, concurrency=4).score(prompts, responses)
+    serial = judge(fast_connection, cache=False).score(prompts, responses)
+    parallel = judge(fast_connection, concurrency=4, cache=False).score(prompts, responses)
     np.testing.assert_array_equal(serial, parallel)
 
 
@@ -82,10 +82,10 @@ def test_malformed_http_body_and_retries(chat_server, fast_connection):
     assert scorer.client.waits == pytest.approx([0.01, 0.02])
     chat_server.script = [("raw", b"Bad Gateway")]
     with pytest.raises(MalformedResponseError, match="not JSON"):
-        scorer.score(["a"], ["x"])
+        scorer.score(["b"], ["y"])  # (a new item: ("a", "x") is cached now)
     chat_server.script = [("sleep", 1.0)] * 4
     with pytest.raises(ServerError, match="no answer within"):
-        judge({**fast_connection, "timeout_s": 0.2, "max_retries": 1}).score(["a"], ["x"])
+        judge({**fast_connection, "timeout_s": 0.2, "max_retries": 1}).score(["c"], ["z"])
 
 
 def test_params_validation():
@@ -102,3 +102,36 @@ def test_registered(chat_server, fast_connection):
     chat_server.reply = lambda body: ["3"]
     scorer = info.build(info.params(kind="llm_judge", **fast_connection))
     assert scorer.score(["p"], ["r"]).tolist() == [3.0]
+
+
+def test_judgements_are_cached_and_a_failed_run_resumes(chat_server, fast_connection, private_cache):
+    replies = {"bad_at": 19, "n": 0}
+
+    def reply(body):
+        replies["n"] += 1
+        if replies["n"] - 1 == replies["bad_at"]:
+            return ["no idea"]
+        return [f"Score: {len(body['messages'][-1]['content']) % 9 + 1}.3"]
+
+    chat_server.reply = reply
+    prompts = [f"prompt {i}" for i in range(24)]
+    responses = [f"response {'x' * i}" for i in range(24)]
+    with pytest.raises(MalformedResponseError):
+        judge(fast_connection).score(prompts, responses)
+    assert len(chat_server.requests) == 20
+    chat_server.requests.clear()
+    replies["bad_at"] = -1
+    first = judge(fast_connection).score(prompts, responses)
+    assert len(chat_server.requests) == 5  # only the items the failed run had not judged
+    chat_server.requests.clear()
+    again = judge(fast_connection).score(prompts, responses)
+    assert chat_server.requests == []
+    np.testing.assert_array_equal(first, again)  # 12 significant digits survive the cache exactly
+    assert all(str(v).endswith(".3") for v in again)
+    uncached = judge(fast_connection, cache=False).score(prompts, responses)
+    np.testing.assert_array_equal(uncached, first)
+    assert len(chat_server.requests) == 24
+    chat_server.requests.clear()
+    judge(fast_connection, rubric="Another rubric.").score(prompts[:3], responses[:3])
+    assert len(chat_server.requests) == 3  # a changed rubric is a different judge
+    assert any(private_cache.rglob("*.pack"))

@@ -102,6 +102,9 @@ class LLMJudgeParams(ScorerParams, OpenAIConnection):
     """Most tokens in the judge's reply."""
     seed: int | None = 0
     """Base of the per-item seed sent to the server (unset: send none)."""
+    cache: bool = True
+    """Keep judgements in the divtools cache ($DIVTOOLS_CACHE), so a rerun does not pay for
+    the same judgement twice."""
 
     @field_validator("prompt_template")
     @classmethod

@@ -1,5 +1,9 @@
 """The ``llm_judge`` scorer: a chat model rates each (prompt, response) against a rubric.
 
+Judgements are cached on disk (``$DIVTOOLS_CACHE``, see :mod:`divtools.embed_cache`) under a key
+of everything that changes them (server, model, rubric, templates, sampling; never the API key),
+16 at a time, so a run stopped by an error or a kill asks again only for what it lacks.
+
 Each item is one chat-completions request (through :class:`~divtools.generation.openai_client.
 ChatClient`: timeouts, retries with backoff, key from the environment). The reply must be a bare
 number (``7``, ``7.5``, ``7/10``) or contain ``Score: N``; the last such score counts and must lie
@@ -9,8 +13,9 @@ report is never built from half-parsed judgements.
 
 from __future__ import annotations
 
+import json
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -72,8 +77,9 @@ class LLMJudgeScorer(Scorer):
         messages = ([{"role": "system", "content": p.system_prompt}] if p.system_prompt else []) + [
             {"role": "user", "content": self.message(prompt, response)}
         ]
+        # the seed follows the item's content, not its position: same item, same request
         fields = {"temperature": p.temperature, "max_tokens": p.max_new_tokens,
-                  "seed": derive_seed(p.seed, i) if p.seed is not None else None}
+                  "seed": derive_seed(p.seed, prompt, response) if p.seed is not None else None}
         reply = self.client.chat(messages, **fields)[0]
         try:
             return parse_score(reply, min_score=p.min_score, max_score=p.max_score)
@@ -85,6 +91,12 @@ class LLMJudgeScorer(Scorer):
                 "Make the prompt_template ask for 'Score: N', or use a stronger judge model"
             ) from None
 
+    def cache_identity(self) -> dict[str, Any]:
+        """Everything that changes a judgement: the cache key (no API key)."""
+        p = self.params
+        return {"scorer": "llm_judge", **self.identity(), "max_new_tokens": p.max_new_tokens, "seed": p.seed,
+                "extra_body": p.extra_body}
+
     def score(
         self,
         prompts: Sequence[str],
@@ -93,19 +105,60 @@ class LLMJudgeScorer(Scorer):
     ) -> np.ndarray:
         if len(prompts) != len(responses):
             raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
-        out = np.empty(len(responses), dtype=np.float64)
         items = list(zip(prompts, responses))
-        if self.params.concurrency <= 1:
-            for i, (prompt, response) in enumerate(items):
-                out[i] = self._judge(i, prompt, response)
-            return out
-        with ThreadPoolExecutor(max_workers=self.params.concurrency) as pool:
-            futures = [pool.submit(self._judge, i, prompt, response) for i, (prompt, response) in enumerate(items)]
-            try:
-                for i, future in enumerate(futures):
-                    out[i] = future.result()
-            except BaseException:
-                for future in futures:  # stop what has not started; the error is reported as is
-                    future.cancel()
-                raise
+        out = np.full(len(items), np.nan, dtype=np.float64)
+        cache = None
+        keys = [json.dumps([prompt, response], ensure_ascii=False) for prompt, response in items]
+        if self.params.cache and items:
+            from divtools.embed_cache import EmbeddingCache
+
+            cache = EmbeddingCache(self.cache_identity())
+            for i, vec in enumerate(cache.get_many(keys)):
+                if vec is not None:
+                    out[i] = _unpack(vec)
+        todo = [i for i in range(len(items)) if np.isnan(out[i])]
+        fresh: list[int] = []
+
+        def record(i: int, value: float) -> None:
+            out[i] = value
+            fresh.append(i)
+            if cache is not None and len(fresh) >= _FLUSH_EVERY:
+                flush()
+
+        def flush() -> None:
+            if cache is not None and fresh:
+                cache.put_many([keys[i] for i in fresh], np.stack([_pack(out[i]) for i in fresh]))
+            fresh.clear()
+
+        try:
+            if self.params.concurrency <= 1:
+                for i in todo:
+                    record(i, self._judge(i, *items[i]))
+            else:
+                with ThreadPoolExecutor(max_workers=self.params.concurrency) as pool:
+                    futures = {pool.submit(self._judge, i, *items[i]): i for i in todo}
+                    try:
+                        for future in as_completed(futures):
+                            record(futures[future], future.result())
+                    except BaseException:
+                        for future in futures:  # stop what has not started; report the error as is
+                            future.cancel()
+                        raise
+        finally:
+            flush()  # judgements already paid for survive an error: a rerun asks only for the rest
         return out
+
+
+#: judgements are written to the cache in packs of this many (a crash loses at most these)
+_FLUSH_EVERY = 16
+
+
+def _pack(value: float) -> np.ndarray:
+    # the cache stores float32 rows: keep a float64 as float32 head + float32 remainder
+    head = np.float32(value)
+    return np.array([head, np.float32(value - float(head))], dtype=np.float32)
+
+
+def _unpack(vec: np.ndarray) -> float:
+    # scores are parsed from short decimal strings: 12 significant digits give back the same float
+    return float(f"{float(vec[0]) + float(vec[1]):.12g}")
