@@ -249,3 +249,22 @@ def test_vectorised_pools_equal_pool_by_pool(method, how):
         assert w[a:a + n].tolist() == pytest.approx(expected.tolist(), abs=1e-12)
         assert zero[p] == (u.mean() == 0)
     assert const[0, 1] and not const[1, 1]
+
+
+@pytest.mark.parametrize("preset", ["paper", "paper_floor"])
+def test_per_metric_columns_equal_single_metric_runs(preset):
+    texts = TEXTS[:5]
+    group = make_group("m", texts, scores=[float(10 * i) for i in range(5)])
+    pairs = [make_pair(group, 4, 0), make_pair(group, 3, 1), make_pair(group, 2, 1)]
+    sem, sty = ("semantic", FixedEmbeddingMetric(SEM)), ("style", FixedEmbeddingMetric(STY))
+    both = weigh_pairs([group], pairs, [sem, sty],
+                       WeightSettings.from_spec(WeightsSpec(preset=preset, per_metric=True)))
+    settings = WeightSettings.from_spec(WeightsSpec(preset=preset))
+    alone_sem = weigh_pairs([group], pairs, [sem], settings)
+    alone_sty = weigh_pairs([group], pairs, [sty], settings)
+    combined = weigh_pairs([group], pairs, [sem, sty], settings)
+    np.testing.assert_allclose(both.per_metric["semantic"], alone_sem.weight, atol=1e-12)
+    np.testing.assert_allclose(both.per_metric["style"], alone_sty.weight, atol=1e-12)
+    np.testing.assert_allclose(both.weight, combined.weight, atol=1e-12)
+    assert not np.allclose(both.per_metric["semantic"], both.per_metric["style"])
+    assert combined.per_metric == {}

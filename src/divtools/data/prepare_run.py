@@ -112,6 +112,8 @@ def pair_rows(pairs: Sequence[Pair], weights, labels: Sequence[str], *, system: 
         for label in labels:
             row[f"deviation_{label}_chosen"] = float(weights.deviation_chosen[label][k])
             row[f"deviation_{label}_rejected"] = float(weights.deviation_rejected[label][k])
+        for label, w in weights.per_metric.items():
+            row[f"weight_{label}"] = float(w[k])
         if system:
             row["system_prompt"] = p.meta.get("system")
         rows.append(row)
@@ -119,7 +121,7 @@ def pair_rows(pairs: Sequence[Pair], weights, labels: Sequence[str], *, system: 
 
 
 def _arrow_type(pa, column: str):
-    if column in ("weight", "chosen_score", "rejected_score", "score", "target") or column.startswith("deviation_"):
+    if column in ("weight", "chosen_score", "rejected_score", "score", "target") or column.startswith(("deviation_", "weight_")):
         return pa.float64()
     return pa.string()
 
@@ -208,6 +210,8 @@ def run(spec, *, quiet: bool = False) -> Path:
     columns = list(PAIR_COLUMNS)
     for label in labels:
         columns += [f"deviation_{label}_chosen", f"deviation_{label}_rejected"]
+    if settings.per_metric and labels:
+        columns += [f"weight_{label}" for label in labels]
     if has_system:
         columns.append("system_prompt")
 
@@ -274,7 +278,7 @@ def run(spec, *, quiet: bool = False) -> Path:
         "cleaning_dropped": report.as_dict(),
         "after_cleaning": {"prompts": len(groups), "responses": sum(len(g.responses) for g in groups)},
         "weights_settings": {k: getattr(settings, k) for k in ("preset", "pool", "normalise", "combine", "floor",
-                                                               "cap", "renormalise")},
+                                                               "cap", "renormalise", "per_metric")},
         "splits": split_summary,
         "score_transform": transform_info,
         "files": sorted([*outputs, "summary.json"]),

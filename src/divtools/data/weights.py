@@ -55,6 +55,7 @@ class WeightSettings:
     cap: float | None = None
     renormalise: str = "none"
     preset: str = "paper"
+    per_metric: bool = False
 
     @classmethod
     def from_spec(cls, spec) -> "WeightSettings":
@@ -178,6 +179,8 @@ class PairWeights:
     deviation_chosen: dict[str, np.ndarray] = field(default_factory=dict)
     deviation_rejected: dict[str, np.ndarray] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    #: ``weights.per_metric``: label -> the final weight that metric alone gives each pair
+    per_metric: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _pools(groups: Sequence[Group], pairs: Sequence[Pair], pool: str) -> tuple[list[tuple[Group, list[int]]], dict[str, int]]:
@@ -236,30 +239,24 @@ def weigh_pairs(groups: Sequence[Group], pairs: Sequence[Pair], metrics: Sequenc
         constant = {label: int(np.sum(const[m] & (sizes > 1))) for m, (label, _) in enumerate(metrics)}
         if uniform:
             flat_w, zero_mean = np.ones_like(flat_w), 0
-    pool_w = [flat_w[a : a + n] for a, n in zip(starts, sizes)]
-
     positions = [{id(g.responses[i]): j for j, i in enumerate(idx)} for g, idx in pools]
     n = len(pairs)
-    chosen_w = np.empty(n)
-    dev_c = {label: np.empty(n) for label, _ in metrics}
-    dev_r = {label: np.empty(n) for label, _ in metrics}
-    for k, p in enumerate(pairs):
-        p_i = index[p.prompt_id]
-        pos = positions[p_i]
-        c, r = pos[id(p.chosen)], pos[id(p.rejected)]
-        chosen_w[k] = pool_w[p_i][c]
-        for label, _ in metrics:
-            dev_c[label][k] = raw[label][p_i][c]
-            dev_r[label][k] = raw[label][p_i][r]
+    # (pool index, chosen position, rejected position) of every pair
+    where = np.array([(index[p.prompt_id], positions[index[p.prompt_id]][id(p.chosen)],
+                       positions[index[p.prompt_id]][id(p.rejected)]) for p in pairs], dtype=np.int64).reshape(n, 3)
+    flat_c = starts[where[:, 0]] + where[:, 1] if n else np.zeros(0, np.int64)
+    flat_r = starts[where[:, 0]] + where[:, 2] if n else np.zeros(0, np.int64)
+    chosen_w = flat_w[flat_c]
+    dev_c = {label: np.concatenate(raw[label])[flat_c] if n else np.zeros(0) for label, _ in metrics}
+    dev_r = {label: np.concatenate(raw[label])[flat_r] if n else np.zeros(0) for label, _ in metrics}
 
-    final = chosen_w.copy()
-    if settings.renormalise == "dataset" and n and final.mean() > 0:
-        final = final / final.mean()
-    before_clip = final.copy()
-    if settings.floor is not None:
-        final = np.maximum(final, settings.floor)
-    if settings.cap is not None:
-        final = np.minimum(final, settings.cap)
+    final, before_clip = _finish(chosen_w, settings)
+    per_metric: dict[str, np.ndarray] = {}
+    if settings.per_metric and metrics and pools:
+        for m, (label, _) in enumerate(metrics):
+            w_m = np.ones(int(sizes.sum())) if uniform else pooled_weights(
+                d[m : m + 1], starts, normalise_method=settings.normalise, combine_method=settings.combine)[0]
+            per_metric[label] = _finish(w_m[flat_c], settings)[0]
 
     for p, w in zip(pairs, final):
         p.weight = float(w)  # the api's Pair.weight: filled by this step
@@ -277,7 +274,21 @@ def weigh_pairs(groups: Sequence[Group], pairs: Sequence[Pair], metrics: Sequenc
         "weight": weight_stats(final),
     }
     return PairWeights(weight=final, pool_weight=chosen_w, deviation_chosen=dev_c,
-                       deviation_rejected=dev_r, stats=stats)
+                       deviation_rejected=dev_r, stats=stats, per_metric=per_metric)
+
+
+def _finish(chosen_w: np.ndarray, settings: WeightSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Dataset renormalisation, then floor and cap (last, so they hold for the written value).
+    Returns the final weights and the weights before floor/cap."""
+    final = chosen_w.copy()
+    if settings.renormalise == "dataset" and len(final) and final.mean() > 0:
+        final = final / final.mean()
+    before_clip = final.copy()
+    if settings.floor is not None:
+        final = np.maximum(final, settings.floor)
+    if settings.cap is not None:
+        final = np.minimum(final, settings.cap)
+    return final, before_clip
 
 
 def weight_stats(w: np.ndarray) -> dict[str, Any]:

@@ -112,6 +112,10 @@ class WeightsSpec(SpecModel):
     renormalise: Literal["none", "dataset"] = "none"
     """``dataset``: divide every pair weight by the mean pair weight of its split (before floor and
     cap) so that weights average 1 over the dataset; ``none``: mean 1 within each pool (the paper)."""
+    per_metric: bool = False
+    """Also write a ``weight_<label>`` column per metric: the weight that metric alone gives (same
+    pool, normalisation, floor and cap). One prepare run then serves the paper's DDPO-sem, -sty
+    and -both (``weight`` combines all metrics); pick one with the objective's ``weight_column``."""
 
     @model_validator(mode="after")
     def _floor_below_cap(self) -> "WeightsSpec":
