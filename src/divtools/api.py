@@ -59,7 +59,12 @@ class Group:
 
 @dataclass
 class GroupResult:
-    """A metric's answer for one group: per-text deviation (length N) and group diversity."""
+    """A metric's answer for one group: per-text deviation (length N) and group diversity.
+
+    ``deviation``: higher = more different from the other texts, for every metric (whatever
+    ``Metric.higher_is_more_diverse`` says about ``diversity``); zeros when N < 2.
+    ``diversity``: the metric's published group value; NaN where it is undefined (e.g. N < 2).
+    """
 
     deviation: np.ndarray
     diversity: float
@@ -80,6 +85,10 @@ class Pair:
 # ---------------------------------------------------------------- components
 class Embedder(ABC):
     """texts -> L2-normalised float32 vectors of shape (len(texts), dim)."""
+
+    #: True when a text's vector depends on the other texts of the call (e.g. TF-IDF fitted on
+    #: them): such vectors are never cached and embedding metrics encode each group on its own
+    batch_dependent: ClassVar[bool] = False
 
     @abstractmethod
     def identity(self) -> dict[str, Any]:
