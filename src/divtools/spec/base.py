@@ -107,7 +107,13 @@ def _resolve(value: Path, info: ValidationInfo) -> Path:
     return value
 
 
-def _must_exist(value: Path) -> Path:
+def _must_exist(value: Path, info: ValidationInfo) -> Path:
+    # In a pipeline a step may read what an earlier step writes: paths inside another step's
+    # output directory are checked when that step has run, not at validation.
+    pending = (info.context or {}).get("pending_outputs", ()) if info.context else ()
+    norm = Path(os.path.normpath(value))
+    if any(norm == out or out in norm.parents for out in (Path(os.path.normpath(p)) for p in pending)):
+        return value
     if not value.exists():
         raise PydanticCustomError("path_missing", "path does not exist: {path}", {"path": str(value)})
     return value

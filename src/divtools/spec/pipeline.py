@@ -7,9 +7,11 @@ step from its own output directory. ``--set steps.train.seed=1`` overrides insid
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from divtools.spec.base import SpecModel
 from divtools.spec.evaluate import EvaluateSpec
@@ -27,3 +29,18 @@ class PipelineSpec(SpecModel):
     run: Literal["pipeline"]
     steps: dict[str, StepSpec] = Field(min_length=1)
     """Step name -> spec. Names are for progress messages and ``--set steps.NAME.field=...``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outputs_of_steps(cls, data: Any, info: ValidationInfo) -> Any:
+        """Record every step's output directory, so inputs a step will produce pass validation."""
+        if isinstance(data, dict) and isinstance(data.get("steps"), dict) and info.context is not None:
+            base = info.context.get("base_dir")
+            outs = []
+            for step in data["steps"].values():
+                out = step.get("output", {}).get("dir") if isinstance(step, dict) and isinstance(step.get("output"), dict) else None
+                if isinstance(out, str):
+                    path = Path(os.path.expanduser(out))
+                    outs.append(path if path.is_absolute() or base is None else Path(base) / path)
+            info.context["pending_outputs"] = tuple(outs)
+        return data
