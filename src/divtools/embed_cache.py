@@ -57,6 +57,9 @@ _LE_F32 = np.dtype("<f4")
 # Packs never change once renamed into place, so their parsed indexes can be kept for the life
 # of the process: path -> (file size, dim, count, {text key: slot}, payload digests).
 _INDEXES: dict[str, tuple[int, int, int, dict[bytes, int], list[bytes]]] = {}
+# Per identity folder: the pack names merged so far and text key -> [(pack, slot)], so a lookup
+# costs one dictionary probe per text however many packs the folder holds.
+_FOLDERS: dict[str, tuple[set[str], dict[bytes, list[tuple[Path, int]]]]] = {}
 
 
 def default_cache_dir() -> Path:
@@ -137,37 +140,53 @@ class EmbeddingCache:
         except FileNotFoundError:
             return []
 
+    def _locations(self) -> dict[bytes, list[tuple[Path, int]]]:
+        """text key -> every (pack, slot) holding it; new packs are merged in on each call."""
+        seen, where = _FOLDERS.setdefault(str(self.dir), (set(), {}))
+        for path in self.packs():
+            if path.name in seen:
+                continue
+            seen.add(path.name)
+            parsed = _read_index(path)
+            if parsed is None:
+                self.corrupt += 1
+                continue
+            for key, slot in parsed[3].items():
+                where.setdefault(key, []).append((path, slot))
+        return where
+
     def get_many(self, texts: Sequence[str]) -> list[np.ndarray | None]:
         """The cached vector of each text, or None where missing or damaged."""
         wanted: dict[bytes, list[int]] = {}
         for i, text in enumerate(texts):
             wanted.setdefault(text_key(text), []).append(i)
         out: list[np.ndarray | None] = [None] * len(texts)
-        for path in self.packs():
-            if not wanted:
-                break
-            parsed = _read_index(path)
+        where = self._locations()
+        # every copy of every wanted key, grouped by pack (a damaged copy falls back to the next)
+        by_pack: dict[Path, list[tuple[int, bytes]]] = {}
+        for key in wanted:
+            for path, slot in where.get(key, ()):
+                by_pack.setdefault(path, []).append((slot, key))
+        for path, hits in by_pack.items():
+            hits = [(slot, key) for slot, key in hits if key in wanted]
+            parsed = _read_index(path) if hits else None
             if parsed is None:
-                self.corrupt += 1
                 continue
-            _, dim, count, slots, digests = parsed
-            hits = [(slots[k], k) for k in wanted if k in slots]
-            if not hits:
-                continue
+            _, dim, count, _, digests = parsed
             base = _HEADER.size + count * (_KEY + _DIGEST)
             row = 4 * dim
             try:
                 with path.open("rb") as fh:
-                    for slot, k in sorted(hits):
+                    for slot, key in sorted(hits):
                         fh.seek(base + slot * row)
                         payload = fh.read(row)
                         if len(payload) != row or _digest(payload) != digests[slot]:
                             self.corrupt += 1
-                            continue  # another pack may still hold a good copy
+                            continue
                         vec = np.frombuffer(payload, dtype=_LE_F32).astype(np.float32)
-                        for i in wanted.pop(k):
+                        for i in wanted.pop(key):
                             out[i] = vec
-            except OSError:
+            except OSError:  # removed meanwhile (cache cleared): recompute
                 continue
         return out
 
@@ -247,4 +266,6 @@ def clear_cache(cache_dir: str | os.PathLike[str] | None = None) -> int:
         removed += parsed[2] if parsed is not None else 0
         _INDEXES.pop(str(pack), None)
     shutil.rmtree(emb, ignore_errors=True)
+    for folder in [f for f in _FOLDERS if Path(f).parent == emb]:
+        del _FOLDERS[folder]
     return removed
