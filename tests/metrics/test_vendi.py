@@ -72,9 +72,18 @@ def test_embedder_metric_uses_cosine_kernel(kjv):
     assert result.diversity == pytest.approx(reference_vendi(unit(e) @ unit(e).T, 1.0), rel=1e-6)
 
 
-def test_q_accepts_infinity_from_yaml():
-    import yaml
+def test_q_infinity_is_the_string_inf_so_specs_stay_json():
+    import json
 
-    entry = yaml.safe_load("{kind: vendi, q: .inf}")
+    import yaml
+    from pydantic import ValidationError
+
+    from divtools.builtins.metrics import VendiParams
+
+    entry = yaml.safe_load("{kind: vendi, q: inf}")
     metric = build_metric(entry)
-    assert metric.group(["a b", "c d", "a b"]).diversity == pytest.approx(reference_vendi(ngram_cosine_kernel(["a b", "c d", "a b"]), math.inf))
+    texts = ["a b", "c d", "a b"]
+    assert metric.group(texts).diversity == pytest.approx(reference_vendi(ngram_cosine_kernel(texts), math.inf))
+    json.dumps(VendiParams.model_validate(entry).model_dump(), allow_nan=False)
+    with pytest.raises(ValidationError):
+        VendiParams.model_validate(yaml.safe_load("{kind: vendi, q: .inf}"))  # a float inf is not JSON

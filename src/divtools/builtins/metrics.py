@@ -89,8 +89,9 @@ class VendiParams(MetricParams):
     """Vendi score of order q: exp(Rényi entropy of the eigenvalues of K/N). Higher = more diverse."""
 
     kind: Literal["vendi"] = "vendi"
-    q: float = Field(1.0, ge=0)
-    """Order of the entropy: 1 = Shannon (the original score), ``.inf`` = 1/max eigenvalue."""
+    q: Annotated[float, Field(ge=0, allow_inf_nan=False)] | Literal["inf"] = 1.0
+    """Order of the entropy: 1 = Shannon (the original score), 2, 0.5, ... or ``inf``
+    (1/max eigenvalue; written as the string ``inf`` so that specs and reports stay JSON)."""
     embedder: EmbedderSpec | None = None
     """Cosine kernel over this embedder's vectors; none: over n-gram counts."""
     ngram_orders: list[int] = Field(default_factory=lambda: [1, 2, 3, 4], min_length=1)

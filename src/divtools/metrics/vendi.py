@@ -93,7 +93,8 @@ class Vendi(Metric):
 
     - diversity = exp(H_q(eigenvalues of K/N)), K = cosine kernel of the ``embedder``'s vectors,
       or (no embedder) the mean over n-gram orders of cosine kernels of n-gram counts. Higher =
-      more diverse; between 1 and N, so it grows with N: compare equal N.
+      more diverse; between 1 and N, so it grows with N: compare equal N. ``q: inf`` is the
+      limit 1/max eigenvalue.
     - deviation_i = (1/(N−1)) Σ_{j≠i} (1 − K_ij): the mean kernel distance to the others (with
       an embedder, exactly ``embedding_diversity``'s deviation).
     - tokens: the embedder's, or ``text.split()`` for n-grams.
@@ -102,7 +103,7 @@ class Vendi(Metric):
     higher_is_more_diverse = True
 
     def __init__(self, params) -> None:
-        self.q = params.q
+        self.q = math.inf if params.q == "inf" else float(params.q)
         self.orders = tuple(params.ngram_orders)
         self.cache = params.cache
         self.embedder = None
