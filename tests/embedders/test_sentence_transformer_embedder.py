@@ -70,6 +70,23 @@ def test_local_folder_identity_follows_its_files(tmp_path, fake_st):
     assert not fake_st.made  # identity never loaded a model
 
 
+def test_hub_model_identity_is_the_cached_snapshot_commit(tmp_path, monkeypatch, fake_st):
+    from huggingface_hub import constants
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "models--org--style"
+    (repo / "snapshots" / sha).mkdir(parents=True)
+    (repo / "snapshots" / sha / "config.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(sha)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    ident = SentenceTransformerEmbedder(SentenceTransformerParams(model="org/style")).identity()
+    assert ident["revision"] == sha and ident["model"] == "org/style"
+    assert not fake_st.made  # resolved from the local cache, no model loaded
+    pinned = SentenceTransformerEmbedder(SentenceTransformerParams(model="org/style", revision="f" * 40)).identity()
+    assert pinned["revision"] == "f" * 40
+
+
 def test_settings_change_identity():
     base = MiniLMEmbedder(MiniLMParams()).identity()
     assert MiniLMEmbedder(MiniLMParams(max_length=64)).identity() != base

@@ -57,8 +57,8 @@ class DistinctN(Metric):
 
     def __init__(self, params) -> None:
         self.n = params.n
-        self.tokenize = tokenizer(getattr(params, "tokenizer", "whitespace"))
-        self.lowercase = getattr(params, "lowercase", False)
+        self.tokenize = tokenizer(params.tokenizer)
+        self.lowercase = params.lowercase
 
     def _tokens(self, texts: Sequence[str]) -> list[list[str]]:
         return [self.tokenize(t.lower() if self.lowercase else t) for t in texts]
