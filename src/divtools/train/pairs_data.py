@@ -8,13 +8,13 @@ from typing import Any, Sequence
 
 from divtools.errors import UserError
 
-__all__ = ["read_pairs", "preference_rows", "regression_rows", "sft_rows", "use_chat"]
+__all__ = ["REQUIRED", "read_pairs", "preference_rows", "regression_rows", "sft_rows", "use_chat"]
 
 REQUIRED = ("prompt", "chosen", "rejected")
 
 
-def read_pairs(path: Path, *, limit: int | None = None) -> list[dict[str, Any]]:
-    """Rows of a JSONL or Parquet preference file (written by ``run: prepare``)."""
+def read_pairs(path: Path, *, limit: int | None = None, required: Sequence[str] = REQUIRED) -> list[dict[str, Any]]:
+    """Rows of a JSONL or Parquet preference (or reward) file written by ``run: prepare``."""
     path = Path(path)
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
@@ -34,15 +34,15 @@ def read_pairs(path: Path, *, limit: int | None = None) -> list[dict[str, Any]]:
         rows = rows[:limit]
     if not rows:
         raise UserError("the preference file holds no rows", file=str(path))
-    missing = [c for c in REQUIRED if c not in rows[0]]
+    missing = [c for c in required if c not in rows[0]]
     if missing:
         raise UserError(
-            f"missing column(s) {', '.join(missing)}; a preference file needs prompt, chosen, rejected "
+            f"missing column(s) {', '.join(missing)}; this file needs {', '.join(required)} "
             "(write it with 'run: prepare')",
             file=str(path),
         )
     for i, row in enumerate(rows):
-        for c in REQUIRED:
+        for c in required:
             if not isinstance(row.get(c), str):
                 raise UserError(f"row {i}: column '{c}' must be a string", file=str(path))
     return rows
@@ -100,21 +100,37 @@ def sft_rows(rows: Sequence[dict[str, Any]], *, chat: bool, responses: str) -> l
 def regression_rows(
     rows: Sequence[dict[str, Any]], *, template: str, targets: str, file: str | None = None
 ) -> list[dict[str, Any]]:
-    """One (text, label) per distinct response, labels = transformed (or raw) scores."""
-    from divtools.train.reward_targets import transform_votes
+    """One (text, label) per distinct response.
 
-    if not rows or "chosen_score" not in rows[0] or "rejected_score" not in rows[0]:
+    Reads either preference pairs (``chosen``/``rejected`` with ``chosen_score``/``rejected_score``)
+    or ``run: prepare``'s reward file (``response``, ``score``, ``target``). Labels are the paper's
+    vote transform (:class:`divtools.data.score_transform.ScoreTransform`, fitted on these scores;
+    a ``target`` column is used as written) or the raw scores.
+    """
+    from divtools.data.score_transform import ScoreTransform
+
+    first = rows[0] if rows else {}
+    if "response" in first:
+        keyed = [((r["prompt"], r["response"]), r.get("score"), r.get("target")) for r in rows]
+    elif "chosen_score" in first and "rejected_score" in first:
+        keyed = [((r["prompt"], r[side]), r.get(f"{side}_score"), None) for r in rows for side in ("chosen", "rejected")]
+    else:
         raise UserError(
-            "a reward model with loss 'l1' needs chosen_score and rejected_score columns", file=file, field="data.train"
+            "a reward model with loss 'l1' needs scores: preference pairs with chosen_score and rejected_score, "
+            "or a reward file (run: prepare with reward_data: true) with response and score",
+            file=file,
+            field="data",
         )
-    seen: dict[tuple[str, str], float] = {}
-    for row in rows:
-        for side in ("chosen", "rejected"):
-            score = row.get(f"{side}_score")
-            if score is None:
-                continue
-            seen.setdefault((row["prompt"], row[side]), float(score))
+    seen: dict[tuple[str, str], tuple[Any, Any]] = {}
+    for key, score, target in keyed:
+        if score is not None or target is not None:
+            seen.setdefault(key, (score, target))
     keys = list(seen)
-    scores = [seen[k] for k in keys]
-    labels = transform_votes(scores) if targets == "transformed_votes" else scores
-    return [{"text": template.format(prompt=p, response=r), "label": float(y)} for (p, r), y in zip(keys, labels)]
+    if targets == "transformed_votes" and all(seen[k][1] is not None for k in keys):
+        labels = [float(seen[k][1]) for k in keys]
+    else:
+        if any(seen[k][0] is None for k in keys):
+            raise UserError("every response needs a score for the reward model", file=file, field="data")
+        scores = [float(seen[k][0]) for k in keys]
+        labels = [float(x) for x in ScoreTransform.fit(scores)(scores)] if targets == "transformed_votes" else scores
+    return [{"text": template.format(prompt=p, response=r), "label": y} for (p, r), y in zip(keys, labels)]

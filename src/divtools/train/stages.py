@@ -209,7 +209,12 @@ def run_reward_model(
     init = InitPoint.of(base, prev_dir) if prev_dir is not None else None
     tokenizer = load_tokenizer(init or InitPoint.of(base, None))
     model = load_sequence_regressor(base, init, tokenizer)
-    rows = read_pairs(spec.data.train, limit=spec.data.limit)
+    if stage.loss == "l1" and stage.data is not None:
+        data_file = stage.data
+        rows = read_pairs(stage.data, limit=spec.data.limit, required=("prompt", "response"))
+    else:
+        data_file = spec.data.train
+        rows = read_pairs(spec.data.train, limit=spec.data.limit)
     extra = {"remove_unused_columns": False} if stage.loss == "l1" else {}
     config = build_config(RewardConfig, stage, spec, stage_dir, quiet=quiet, **extra)
     peft = lora_config(stage.lora, task_type="SEQ_CLS")
@@ -228,7 +233,7 @@ def run_reward_model(
             from peft import get_peft_model
 
             model = get_peft_model(model, peft)
-        data = regression_rows(rows, template=stage.input_template, targets=stage.targets, file=str(spec.data.train))
+        data = regression_rows(rows, template=stage.input_template, targets=stage.targets, file=str(data_file))
         max_length = config.max_length
 
         def tokenize(batch: dict[str, list]) -> dict[str, list]:
