@@ -9,15 +9,13 @@ when used.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from divtools.hookspecs import hookimpl
-from divtools.spec.base import ComponentParams, SpecModel
+from divtools.spec.base import ComponentParams, ModelRef, SpecModel
 
 __all__ = [
     "DEFAULT_ITERATIVE_TEMPLATE",
@@ -29,25 +27,7 @@ __all__ = [
 ]
 
 
-def _model_ref(value: str, info: ValidationInfo) -> str:
-    """A local path (resolved against the spec's folder) or a hub id, left as written."""
-    value = value.strip()
-    if not value:
-        raise ValueError("give a model: a local directory or a Hugging Face hub id")
-    expanded = os.path.expanduser(value)
-    if os.path.isabs(expanded):
-        return expanded
-    base = (info.context or {}).get("base_dir") if info.context else None
-    looks_like_path = value.startswith(("./", "../", "~")) or value.count("/") > 1
-    if base is not None:
-        candidate = Path(base) / expanded
-        if looks_like_path or candidate.exists():
-            return str(candidate)
-    return expanded
-
-
-#: a model: a local directory (relative paths resolve against the spec file's folder) or a hub id
-ModelRef = Annotated[str, AfterValidator(_model_ref)]
+# ModelRef lives in divtools.spec.base (train specs use it too); re-exported here for plugins.
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

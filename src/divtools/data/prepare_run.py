@@ -25,7 +25,6 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 
 from divtools.api import Group, Pair
 from divtools.atomic import atomic_write, write_json

@@ -25,6 +25,7 @@ __all__ = [
     "ComponentParams",
     "InputPath",
     "MetricParams",
+    "ModelRef",
     "ScorerParams",
     "SpecModel",
     "SpecPath",
@@ -117,6 +118,27 @@ def _must_exist(value: Path, info: ValidationInfo) -> Path:
     if not value.exists():
         raise PydanticCustomError("path_missing", "path does not exist: {path}", {"path": str(value)})
     return value
+
+
+def _model_ref(value: str, info: ValidationInfo) -> str:
+    """A local path (resolved against the spec's folder) or a hub id, left as written."""
+    value = value.strip()
+    if not value:
+        raise ValueError("give a model: a local directory or a Hugging Face hub id")
+    expanded = os.path.expanduser(value)
+    if os.path.isabs(expanded):
+        return expanded
+    base = (info.context or {}).get("base_dir") if info.context else None
+    looks_like_path = value.startswith(("./", "../", "~")) or value.count("/") > 1
+    if base is not None:
+        candidate = Path(base) / expanded
+        if looks_like_path or candidate.exists():
+            return str(candidate)
+    return expanded
+
+
+#: a model: a local directory (relative paths resolve against the spec file's folder) or a hub id
+ModelRef = Annotated[str, AfterValidator(_model_ref)]
 
 
 #: a path in a spec; relative paths resolve against the spec file's folder
