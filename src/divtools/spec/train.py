@@ -202,6 +202,11 @@ class RewardModelStage(_Stage):
     def _args(cls, v: dict[str, Any]) -> dict[str, Any]:
         return check_args("reward_model", v)
 
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_shorthand(cls, v: Any) -> Any:
+        return {"path": v} if isinstance(v, str) else v
+
     @model_validator(mode="after")
     def _template(self) -> "RewardModelStage":
         try:
