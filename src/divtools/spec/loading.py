@@ -117,12 +117,12 @@ def format_errors(exc: ValidationError, data: Any, *, file: str) -> list[str]:
     lines = []
     for err in exc.errors(include_url=False):
         loc = list(err["loc"])
-        # drop the discriminator tags pydantic inserts (e.g. 'evaluate', 'distinct_n')
+        # drop the discriminator tags pydantic inserts (e.g. 'evaluate', 'distinct_n', a criterion's 'deviation')
         clean: list[Any] = []
         node: Any = data
         for part in loc:
             if isinstance(node, dict) and part not in node and isinstance(part, str) and (
-                node.get("run") == part or node.get("kind") == part
+                node.get("run") == part or node.get("kind") == part or node.get("type") == part
             ):
                 continue
             clean.append(part)
