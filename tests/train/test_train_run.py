@@ -122,7 +122,7 @@ def test_changed_spec_refuses_to_resume(tmp_path, tiny_lm_dir, pairs_file):
     _claim(_spec(tmp_path, tiny_lm_dir, pairs_file, stages))
     (tmp_path / "out" / "dpo").mkdir()
     changed = [{"name": "dpo", "kind": "preference", "objective": {"kind": "dpo", "beta": 0.2}, "args": ARGS}]
-    with pytest.raises(UserError, match="different train spec"):
+    with pytest.raises(UserError, match="different spec"):
         _claim(_spec(tmp_path, tiny_lm_dir, pairs_file, changed))
     _claim(_spec(tmp_path, tiny_lm_dir, pairs_file, stages))  # same spec: resumes
     assert (tmp_path / "out" / "dpo").is_dir()

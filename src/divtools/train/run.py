@@ -2,7 +2,7 @@
 
 Output layout (``output.dir``)::
 
-    train-spec.json            the resolved spec and its fingerprint (refuses a changed spec)
+    divtools-run.json          the resolved spec and its fingerprint (divtools.rundir; refuses a changed spec)
     <stage>/                   a from_pretrained-loadable checkpoint (model or adapter + tokenizer)
     <stage>/divtools-stage.json  the resolved spec of the stage, written last: the stage is done
     <stage>/log.jsonl          one record per logging step (losses, rewards, weight statistics)
@@ -12,62 +12,25 @@ Output layout (``output.dir``)::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
 from divtools.atomic import write_json
 from divtools.errors import UserError
 
-__all__ = ["SPEC_FILE", "STAGE_FILE", "fingerprint", "run", "stage_complete"]
+__all__ = ["STAGE_FILE", "run", "stage_complete"]
 
-SPEC_FILE = "train-spec.json"
 STAGE_FILE = "divtools-stage.json"
 RESULT_FILE = "train-result.json"
 
 
-def _spec_data(spec: Any) -> dict[str, Any]:
-    return spec.model_dump(mode="json")
+def _claim(spec: Any) -> Any:
+    """Make ``output.dir`` this spec's (:class:`divtools.rundir.RunDir`): fresh, resumed or restarted."""
+    from divtools.rundir import RunDir
 
-
-def fingerprint(spec: Any) -> str:
-    """sha256 of the spec minus ``output.on_existing`` (choosing resume/restart is not a change)."""
-    data = _spec_data(spec)
-    data.get("output", {}).pop("on_existing", None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def _claim(spec: Any) -> None:
-    """Make ``output.dir`` this spec's: fresh, resumed, or wiped on ``on_existing: restart``."""
-    out = Path(spec.output.dir)
-    mode = spec.output.on_existing
-    marker = out / SPEC_FILE
-    field = "output.dir"
-    if out.exists() and any(out.iterdir()):
-        if mode == "restart":
-            shutil.rmtree(out)
-        elif not marker.exists():
-            raise UserError(
-                f"{out} is not empty and holds no divtools train run; choose another output.dir or set "
-                "output.on_existing: restart to wipe it",
-                field=field,
-            )
-        else:
-            previous = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint")
-            if previous != fingerprint(spec):
-                raise UserError(
-                    f"{out} holds a run of a different train spec; resuming would mix two runs. Use another "
-                    "output.dir, or set output.on_existing: restart to wipe it",
-                    field=field,
-                )
-            if mode == "error":
-                raise UserError(f"{out} already holds this run and output.on_existing is 'error'", field=field)
-    out.mkdir(parents=True, exist_ok=True)
-    if not marker.exists():
-        write_json(marker, {"fingerprint": fingerprint(spec), "spec": _spec_data(spec)})
+    return RunDir.open(spec, kind="train")
 
 
 def stage_complete(stage_dir: Path) -> bool:
@@ -131,8 +94,12 @@ def run(spec: Any, *, quiet: bool = False, callbacks: Sequence[Any] = ()) -> Pat
     if state.is_main_process:
         _claim(spec)
     state.wait_for_everyone()
-    if not (out / SPEC_FILE).exists() or json.loads((out / SPEC_FILE).read_text())["fingerprint"] != fingerprint(spec):
-        raise UserError(f"{out} was not claimed for this spec", field="output.dir")  # pragma: no cover
+    if not state.is_main_process:
+        from divtools.rundir import MANIFEST, fingerprint
+
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("fingerprint") != fingerprint(spec):  # pragma: no cover - ranks given different specs
+            raise UserError(f"{out} was claimed for another spec by the main process", field="output.dir")
     done = []
     for index, stage in enumerate(spec.stages):
         stage_dir = out / stage.name
