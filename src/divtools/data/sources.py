@@ -112,6 +112,7 @@ class RowGrouper:
         self.file = file
         self.dropped: Counter[str] = Counter()
         self._groups: dict[str, Group] = {}
+        self._ids: set[str] = set()  # explicit response ids seen: a repeat would make pair ids ambiguous
         self.rows = 0
 
     def check_columns(self, present: Iterable[str]) -> None:
@@ -151,6 +152,8 @@ class RowGrouper:
     def _add(self, row: Mapping[str, Any]) -> None:
         c = self.columns
         prompt = _text(self._get(row, c.prompt), c.prompt, what="prompt")
+        if not prompt.strip():
+            raise BadRow("missing_prompt", c.prompt, "prompt is empty or null")
         pid_raw = self._get(row, c.prompt_id) if c.prompt_id else None
         prompt_id = str(pid_raw) if pid_raw is not None else prompt_id_for(prompt)
         system = _text(self._get(row, c.system), c.system, what="system") if c.system else None
@@ -172,6 +175,12 @@ class RowGrouper:
             score = parse_score(self._get(row, c.score), c.score) if c.score else None
             rid = self._get(row, c.response_id) if c.response_id else None
             items = [(text, score, rid)]
+        explicit = [str(rid) for _, _, rid in items if rid is not None]
+        repeated = sorted({i for i in explicit if i in self._ids or explicit.count(i) > 1})
+        if repeated:
+            raise BadRow("duplicate_id", c.response_id or c.response,
+                         f"response id {repeated[0]!r} appears twice; response ids must be unique")
+        self._ids.update(explicit)
         group = self._groups.get(prompt_id)
         if group is None:
             group = self._groups[prompt_id] = Group(prompt_id=prompt_id, prompt=prompt, responses=[], system=system)

@@ -59,23 +59,25 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     for anything that is not a JSON object."""
     name = str(path)
     try:
-        fh = path.open(encoding="utf-8")
+        fh = path.open("rb")
     except OSError as exc:
         raise UserError(f"cannot read: {exc.strerror}", file=name) from None
     with fh:
-        try:
-            for number, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UserError(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})", file=name) from None
-                if not isinstance(row, dict):
-                    raise UserError(f"line {number}: expected a JSON object, got {type(row).__name__}", file=name)
-                yield number, row
-        except UnicodeDecodeError as exc:
-            raise UserError(f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8", file=name) from None
+        for number, raw in enumerate(fh, 1):
+            try:  # decoded line by line, so the error names the line
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UserError(f"line {number}: not valid UTF-8 (byte {exc.start} of the line); save the file as UTF-8",
+                                file=name) from None
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})", file=name) from None
+            if not isinstance(row, dict):
+                raise UserError(f"line {number}: expected a JSON object, got {type(row).__name__}", file=name)
+            yield number, row
 
 
 def _text(row: dict[str, Any], key: str, number: int, name: str) -> str:
