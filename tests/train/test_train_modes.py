@@ -83,3 +83,24 @@ def test_bradley_terry_reward_model(tmp_path, tiny_lm_dir, pairs_file, train_spe
     rm = AutoModelForSequenceClassification.from_pretrained(out / "rm")
     assert rm.config.num_labels == 1
     assert json.loads((out / "rm" / "divtools-stage.json").read_text())["stage"]["loss"] == "bradley_terry"
+
+
+@pytest.mark.slow
+def test_gradient_accumulation_matches_the_full_batch(tmp_path, tiny_lm_dir, pairs_file, train_spec, log_records):
+    """2 micro-batches of 2 with accumulation = 1 batch of 4 (mean reduction): same losses and weights."""
+    from transformers import AutoModelForCausalLM
+
+    from divtools.train.run import run
+
+    outs = {}
+    for name, extra in (("full", {"per_device_train_batch_size": 4}),
+                        ("accum", {"per_device_train_batch_size": 2, "gradient_accumulation_steps": 2})):
+        spec = train_spec(tmp_path / name, tiny_lm_dir, pairs_file, [
+            {"name": "d", "kind": "preference", "init": "base", "objective": {"kind": "ddpo"}, "args": {**ARGS, **extra}}])
+        outs[name] = run(spec, quiet=True)
+    a = [r["loss"] for r in log_records(outs["full"] / "d" / "log.jsonl") if "loss/weighted" in r]
+    b = [r["loss"] for r in log_records(outs["accum"] / "d" / "log.jsonl") if "loss/weighted" in r]
+    assert len(a) == len(b) == 3 and a == pytest.approx(b, abs=1e-6)
+    ma = AutoModelForCausalLM.from_pretrained(outs["full"] / "d").state_dict()
+    mb = AutoModelForCausalLM.from_pretrained(outs["accum"] / "d").state_dict()
+    assert all(torch.allclose(ma[k], mb[k], atol=1e-5) for k in ma)
