@@ -139,7 +139,13 @@ class PreferenceObjective(Objective):
         if column_name:
             import math
 
-            bad = [w for w in column(column_name) if w is None or not math.isfinite(float(w)) or float(w) < 0]
+            def ok(w: Any) -> bool:
+                try:  # a string or list in the column is as bad as a negative weight, not a traceback
+                    return not isinstance(w, bool) and math.isfinite(float(w)) and float(w) >= 0
+                except (TypeError, ValueError):
+                    return False
+
+            bad = [w for w in column(column_name) if not ok(w)]
             if bad:
                 raise UserError(
                     f"column '{column_name}' must hold finite weights >= 0; found {bad[:3]}",
