@@ -194,6 +194,7 @@ def run(spec, *, quiet: bool = False) -> Path:
             f"no prompt is left with at least {spec.cleaning.min_responses} responses after cleaning "
             f"({loaded_prompts} prompts, {loaded_responses} responses loaded; dropped: "
             f"{report.as_dict()['responses']})",
+            file=str(spec.source.path) if getattr(spec.source, "path", None) else None,
             field="cleaning",
         )
     train, held = split_groups(groups, eval_fraction=spec.split.eval_fraction, seed=spec.split.seed)
