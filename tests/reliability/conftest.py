@@ -49,3 +49,42 @@ def subprocess_env(**extra: str) -> dict[str, str]:
                TOKENIZERS_PARALLELISM="false", DIVTOOLS_QUIET_PLUGIN_ERRORS="1")
     env.update(extra)
     return env
+
+
+def kjv_texts() -> list[str]:
+    import json
+
+    path = REPO / "tests" / "train" / "data" / "kjv_proverbs.jsonl"  # public-domain KJV Proverbs
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tmp_path_factory) -> Path:
+    """A ~0.16M-parameter Llama causal LM + tokenizer in a folder (built once per session)."""
+    pytest.importorskip("torch")
+    from divtools.models.tiny import build_tiny_causal_lm
+
+    return build_tiny_causal_lm(kjv_texts(), tmp_path_factory.mktemp("tiny-lm"), seed=0)
+
+
+def write_pairs(path: Path, n: int = 16, *, weight: bool = True) -> Path:
+    """A small preference file in the format ``run: prepare`` writes (KJV verses as responses)."""
+    import json
+
+    texts = kjv_texts()
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            row = {"prompt": f"Write a proverb about {['wisdom', 'folly', 'wealth', 'speech'][i % 4]}.",
+                   "chosen": texts[3 * i], "rejected": texts[3 * i + 1],
+                   "weight": [1.0, 0.5, 0.0, 1.5, 2.0, 1.0, 0.25, 0.75][i % 8],
+                   "chosen_score": float(10 + i), "rejected_score": float(i % 5), "prompt_id": f"p{i % 4}",
+                   "chosen_id": f"r{3 * i}", "rejected_id": f"r{3 * i + 1}", "pair_builder": "gap_disjoint"}
+            if not weight:
+                del row["weight"]
+            fh.write(json.dumps(row) + "\n")
+    return path
+
+
+#: a few quick steps on the tiny model
+TINY_ARGS = {"per_device_train_batch_size": 4, "max_steps": 2, "logging_steps": 1, "max_length": 64,
+             "learning_rate": 1e-3}
