@@ -20,9 +20,27 @@ from typing import Any
 from divtools.atomic import write_json
 from divtools.errors import UserError
 
-__all__ = ["MANIFEST", "RunDir", "fingerprint", "safe_child"]
+__all__ = ["MANIFEST", "RunDir", "fingerprint", "has_content", "safe_child"]
 
 MANIFEST = "divtools-run.json"
+
+
+def _interrupted_claim(child: Path) -> bool:
+    """The temporary of a manifest write that a kill interrupted (``divtools.atomic`` names it
+    ``.divtools-run.json.<random>.tmp``): proof that divtools was claiming the folder, not user data."""
+    return child.name.startswith(f".{MANIFEST}.") and child.name.endswith(".tmp")
+
+
+def has_content(path: Path) -> bool:
+    """Whether ``path`` holds anything besides leftovers of an interrupted claim (which are removed),
+    so a run killed while claiming an empty folder can be rerun."""
+    found = False
+    for child in path.iterdir():
+        if _interrupted_claim(child) and child.is_file():
+            child.unlink(missing_ok=True)
+        else:
+            found = True
+    return found
 
 
 def _canonical(spec: Any) -> dict[str, Any]:
@@ -84,7 +102,7 @@ class RunDir:
         resumed = False
         if path.exists() and not path.is_dir():
             raise UserError(f"{path} exists and is a file; output.dir must be a directory", field="output.dir")
-        if path.exists() and any(path.iterdir()):
+        if path.exists() and has_content(path):
             if not manifest_path.exists():
                 raise UserError(
                     f"{path} is not empty and was not written by divtools; choose a new or empty directory",

@@ -58,7 +58,7 @@ def _fingerprint(spec, source_identity: dict[str, Any]) -> tuple[str, dict[str, 
 def _precheck(spec, out: Path, data_fingerprint: str) -> bool:
     """Fail fast (before any work) on a directory :class:`~divtools.rundir.RunDir` would refuse;
     True when it already holds this finished run on the same data and may be reused."""
-    from divtools.rundir import MANIFEST, fingerprint
+    from divtools.rundir import MANIFEST, fingerprint, has_content
 
     if not out.exists():
         return False
@@ -67,7 +67,7 @@ def _precheck(spec, out: Path, data_fingerprint: str) -> bool:
     policy = spec.output.on_existing
     manifest = out / MANIFEST
     if not manifest.exists():
-        if any(out.iterdir()):
+        if has_content(out):
             raise UserError("is not empty and was not written by divtools; choose a new or empty directory",
                             file=str(out), field="output.dir")
         return False
