@@ -117,8 +117,12 @@ def build_tiny_causal_lm(
     max_position_embeddings: int = 2048,
     padding_side: str = "right",
     seed: int = 0,
+    weights: bool = True,
 ) -> Path:
     """Save a randomly initialised Llama-architecture causal LM and its tokenizer to ``out_dir``.
+
+    ``weights=False`` saves only ``config.json``, the generation config and the tokenizer: a
+    model to train from scratch with a train spec's ``model: {from_config: true}``.
 
     Same texts, sizes and seed give the same tokenizer and the same weights. Returns ``out_dir``,
     loadable with ``AutoModelForCausalLM.from_pretrained`` and ``AutoTokenizer.from_pretrained``.
@@ -142,7 +146,11 @@ def build_tiny_causal_lm(
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
+    if weights:
+        model.save_pretrained(out)
+    else:
+        config.save_pretrained(out)
+        model.generation_config.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from divtools.spec.base import Component, ComponentParams, InputPath, SpecModel
+from divtools.spec.base import Component, ComponentParams, InputPath, ModelRef, SpecModel
 from divtools.spec.common import OutputSpec
 
 __all__ = [
@@ -100,16 +100,22 @@ def check_args(stage_kind: str, args: dict[str, Any]) -> dict[str, Any]:
 class ModelSpec(SpecModel):
     """A model to load with ``from_pretrained`` (never with remote code unless asked)."""
 
-    path: str
-    """Local folder or Hugging Face hub id."""
+    path: ModelRef
+    """Local folder (relative paths resolve against the spec file's folder) or Hugging Face hub id."""
     revision: str | None = None
     """Hub revision (branch, tag or commit) to pin."""
-    tokenizer: str | None = None
+    tokenizer: ModelRef | None = None
     """Tokenizer folder or hub id (default: the model's)."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """Weights dtype to load (auto: as saved)."""
     trust_remote_code: bool = False
     """Run the model repository's own Python code. Off unless you trust it."""
+    from_config: bool = False
+    """Train from scratch: build the model with random weights from ``config.json`` in ``path``
+    (seeded by ``init_seed``, so every stage that starts from the base gets the same weights)
+    instead of loading saved weights. The quickstart's tiny model works this way."""
+    init_seed: int = 0
+    """Seed of the random initialisation when ``from_config`` is set."""
 
 
 class LoraSpec(SpecModel):

@@ -59,11 +59,25 @@ def load_tokenizer(init: InitPoint) -> Any:
         raise UserError(f"cannot load a tokenizer from '{source}': {exc}", field="model") from None
 
 
+def _from_config(spec: ModelSpec, auto_class: Any, **extra: Any) -> Any:
+    """Random weights from ``config.json`` in ``spec.path``, the same for every call (``init_seed``);
+    the global random state is left untouched."""
+    import torch
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(spec.path, trust_remote_code=spec.trust_remote_code, **extra)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.init_seed)
+        return auto_class.from_config(config, trust_remote_code=spec.trust_remote_code)
+
+
 def load_causal_lm(init: InitPoint, *, trainable_adapter: bool) -> Any:
     """The init model. An adapter is kept (trainable) when ``trainable_adapter``, else merged."""
     from transformers import AutoModelForCausalLM
 
     try:
+        if init.path == init.base.path and init.base.from_config:
+            return _from_config(init.base, AutoModelForCausalLM)
         if not init.adapter:
             return AutoModelForCausalLM.from_pretrained(
                 init.path, **_kwargs(init.base, full_path=init.path != init.base.path)
@@ -92,9 +106,12 @@ def load_sequence_regressor(spec: ModelSpec, init: InitPoint | None, tokenizer: 
             field="stages.init",
         )
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            path, num_labels=1, **_kwargs(spec, full_path=path != spec.path)
-        )
+        if path == spec.path and spec.from_config:
+            model = _from_config(spec, AutoModelForSequenceClassification, num_labels=1)
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                path, num_labels=1, **_kwargs(spec, full_path=path != spec.path)
+            )
     except OSError as exc:
         raise UserError(f"cannot load the reward model base from '{path}': {exc}", field="model") from None
     if tokenizer.pad_token is None:
