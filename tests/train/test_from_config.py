@@ -34,3 +34,26 @@ def test_reward_model_from_config(tmp_path):
     assert model.config.num_labels == 1
     out = model(**tokenizer(["a story"], return_tensors="pt")).logits
     assert out.shape == (1, 1)
+
+
+def test_a_stage_trains_on_its_own_data(tmp_path, tiny_lm_dir, pairs_file):
+    """stages[].data overrides the spec's data (the paper's DivPO stage next to DDPO stages)."""
+    import json
+
+    from divtools.spec.loading import validate_spec
+    from divtools.train.run import run
+
+    rows = [json.loads(x) for x in pairs_file.read_text().splitlines()]
+    own = tmp_path / "divpo.jsonl"
+    own.write_text("".join(json.dumps({**r, "pair_builder": "divpo"}) + "\n" for r in rows[:4]))
+    args = {"per_device_train_batch_size": 2, "max_steps": 1, "logging_steps": 1, "max_length": 64}
+    spec = validate_spec({
+        "run": "train", "output": {"dir": str(tmp_path / "out")}, "model": str(tiny_lm_dir),
+        "data": {"train": str(pairs_file)},
+        "stages": [
+            {"name": "dpo", "kind": "preference", "init": "base", "objective": {"kind": "dpo"}, "args": args},
+            {"name": "divpo", "kind": "preference", "init": "base", "objective": {"kind": "divpo"}, "args": args,
+             "data": {"train": str(own)}},
+        ]}, file="t.yaml", base_dir=tmp_path)
+    run(spec, quiet=True)  # the divpo objective refuses non-divpo data, so this proves the override
+    assert (tmp_path / "out" / "divpo" / "divtools-stage.json").exists()

@@ -161,6 +161,8 @@ class SFTStage(_Stage):
     kind: Literal["sft"]
     responses: Literal["chosen", "all"] = "chosen"
     """Train on the chosen responses, or on every distinct response (chosen and rejected)."""
+    data: DataSpec | None = None
+    """This stage's data (default: the spec's ``data``)."""
 
     @field_validator("args")
     @classmethod
@@ -176,6 +178,9 @@ class PreferenceStage(_Stage):
     """Starting weights: 'previous' (the paper: DPO/DDPO start from SFT), 'base' (the paper's ORPO) or a stage name."""
     objective: Annotated[ComponentParams, Component("objective")]
     """The loss (see docs/objectives.md)."""
+    data: DataSpec | None = None
+    """This stage's data (default: the spec's ``data``), e.g. DivPO pairs for a ``divpo`` stage
+    next to DDPO stages on deviation-weighted pairs."""
     reference: Literal["auto", "model", "adapter", "precomputed"] = "auto"
     """Frozen reference for objectives that need one: a separate copy of the init model (model), the
     frozen initial adapter / disabled adapter of a LoRA policy (adapter, the paper's set-up), or

@@ -90,16 +90,17 @@ def run_sft(spec: TrainSpec, stage: SFTStage, stage_dir: Path, prev_dir: Path | 
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
+    data = stage.data or spec.data  # a stage may train on its own prepared data
     init = _init(spec, prev_dir)
     tokenizer = load_tokenizer(init)
-    rows = read_pairs(spec.data.train, limit=spec.data.limit)
-    chat = use_chat(tokenizer, spec.data.chat_template)
+    rows = read_pairs(data.train, limit=data.limit)
+    chat = use_chat(tokenizer, data.chat_template)
     model = load_causal_lm(init, trainable_adapter=init.adapter and stage.lora is not None)
     peft = lora_config(stage.lora) if stage.lora is not None and not init.adapter else None
     config = build_config(SFTConfig, stage, spec, stage_dir, quiet=quiet, completion_only_loss=True)
     eval_ds = None
-    if spec.data.eval is not None:
-        eval_ds = Dataset.from_list(sft_rows(read_pairs(spec.data.eval), chat=chat, responses=stage.responses))
+    if data.eval is not None:
+        eval_ds = Dataset.from_list(sft_rows(read_pairs(data.eval), chat=chat, responses=stage.responses))
     trainer = SFTTrainer(
         model=model,
         args=config,
@@ -133,13 +134,14 @@ def run_preference(
     from divtools.components import build
     from divtools.train.preference_trainer import PreferenceTrainer
 
+    data = stage.data or spec.data  # a stage may train on its own prepared data
     objective = build("objective", stage.objective)
-    rows = read_pairs(spec.data.train, limit=spec.data.limit)
+    rows = read_pairs(data.train, limit=data.limit)
     names = list(rows[0])
-    objective.check_dataset(names, lambda c: [r.get(c) for r in rows], file=str(spec.data.train))
+    objective.check_dataset(names, lambda c: [r.get(c) for r in rows], file=str(data.train))
     init = _init(spec, prev_dir)
     tokenizer = load_tokenizer(init)
-    chat = use_chat(tokenizer, spec.data.chat_template)
+    chat = use_chat(tokenizer, data.chat_template)
     policy_is_peft = stage.lora is not None
     mode = _reference_mode(stage, policy_is_peft)
     model = load_causal_lm(init, trainable_adapter=init.adapter and policy_is_peft)
@@ -156,9 +158,9 @@ def run_preference(
     config = build_config(DPOConfig, stage, spec, stage_dir, quiet=quiet, **divtools_set)
     weight_columns = [c for c in objective.columns if c == objective.weight_column]
     eval_ds = None
-    if spec.data.eval is not None:
-        eval_rows = read_pairs(spec.data.eval)
-        objective.check_dataset(list(eval_rows[0]), lambda c: [r.get(c) for r in eval_rows], file=str(spec.data.eval))
+    if data.eval is not None:
+        eval_rows = read_pairs(data.eval)
+        objective.check_dataset(list(eval_rows[0]), lambda c: [r.get(c) for r in eval_rows], file=str(data.eval))
         eval_ds = Dataset.from_list(preference_rows(eval_rows, chat=chat, columns=weight_columns))
     trainer = PreferenceTrainer(
         model=model,
