@@ -159,10 +159,13 @@ def format_errors(exc: ValidationError, data: Any, *, file: str) -> list[str]:
     return lines
 
 
-def validate_spec(data: dict[str, Any], *, file: str, base_dir: Path) -> Any:
-    """Validate a spec mapping; a :class:`UserError` listing every problem otherwise."""
+def validate_spec(data: dict[str, Any], *, file: str, base_dir: Path, check_paths: bool = True) -> Any:
+    """Validate a spec mapping; a :class:`UserError` listing every problem otherwise.
+
+    ``check_paths=False`` skips the existence check of input paths (for specs that read what
+    another run has yet to write)."""
     try:
-        return _adapter().validate_python(data, context={"base_dir": base_dir})
+        return _adapter().validate_python(data, context={"base_dir": base_dir, "check_paths": check_paths})
     except ValidationError as exc:
         lines = format_errors(exc, data, file=file)
         err = UserError("\n".join(lines))
@@ -170,11 +173,11 @@ def validate_spec(data: dict[str, Any], *, file: str, base_dir: Path) -> Any:
         raise err from None
 
 
-def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> Any:
+def load_spec(path: str | Path, overrides: Iterable[str] = (), *, check_paths: bool = True) -> Any:
     """Read, override and validate a spec file; relative paths resolve against its folder."""
     path = Path(path)
     data = apply_overrides(read_spec_file(path), overrides, file=str(path))
-    return validate_spec(data, file=str(path), base_dir=path.resolve().parent)
+    return validate_spec(data, file=str(path), base_dir=path.resolve().parent, check_paths=check_paths)
 
 
 def spec_json_schema() -> dict[str, Any]:
