@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 from divtools.errors import NotImplementedYet
 
-__all__ = ["RUNNERS", "run_spec", "run_spec_data", "run_spec_file"]
+__all__ = ["RUNNERS", "remote_code_fields", "run_spec", "run_spec_data", "run_spec_file"]
 
 #: run kind -> "module:function" taking (spec, *, quiet) and returning the main output path
 RUNNERS = {
@@ -19,7 +19,34 @@ RUNNERS = {
 }
 
 
+def remote_code_fields(spec: Any) -> list[str]:
+    """Dotted paths of every ``trust_remote_code: true`` in a spec, whichever component (or plugin)
+    holds it."""
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                where = f"{path}.{key}" if path else str(key)
+                if key == "trust_remote_code" and value is True:
+                    found.append(where)
+                else:
+                    walk(value, where)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}.{i}")
+
+    walk(spec.model_dump(mode="json") if hasattr(spec, "model_dump") else spec, "")
+    return found
+
+
 def run_spec(spec: Any, *, quiet: bool = False) -> Path:
+    import sys
+
+    # a security notice, printed even with --quiet (a pipeline's steps print their own)
+    for where in remote_code_fields(spec) if spec.run != "pipeline" else ():
+        print(f"divtools: WARNING: {where} is true: the model repository's own Python code will run",
+              file=sys.stderr, flush=True)
     module_name, _, attr = RUNNERS[spec.run].partition(":")
     try:
         module = importlib.import_module(module_name)

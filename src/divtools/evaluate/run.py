@@ -145,7 +145,10 @@ def _generate(spec: Any, system: Any, prompt_ids: list[str], texts: dict[str, st
     backend = build("backend", system.backend)
     k = system.num_samples or n
     seed = spec.seed if system.seed is None else system.seed
-    path = out_dir / "generations" / f"{system.name}.jsonl"
+    from divtools.rundir import safe_child
+
+    # the name is checked by the spec; safe_child also refuses a symlinked folder leading outside
+    path = safe_child(out_dir, "generations", f"{system.name}.jsonl")
     generate_to_jsonl(backend, [(pid, texts[pid]) for pid in prompt_ids], path,
                       num_samples=k, seed=seed, system=system.name, quiet=quiet)
     comp = info("backend", system.backend)
