@@ -16,7 +16,7 @@ def test_yaml_and_json_specs_validate_and_resolve_paths_against_the_spec_folder(
     y = load_spec(VALID / "metric_only.yaml")
     j = load_spec(VALID / "metric_only.json")
     assert y.run == j.run == "evaluate"
-    assert y.generations.path == VALID / "../gens.jsonl"
+    assert y.generations.path == VALID.parent / "gens.jsonl"  # normalised: no ".." left
     assert y.generations.path.exists()
     assert y.output.dir == VALID / "out"
     assert y.metrics[0].kind == "distinct_n" and y.metrics[0].n == 2 and y.metrics[0].display == "d2"

@@ -104,7 +104,7 @@ def _resolve(value: Path, info: ValidationInfo) -> Path:
     value = Path(os.path.expanduser(str(value)))
     base = (info.context or {}).get("base_dir") if info.context else None
     if not value.is_absolute() and base is not None:
-        value = Path(base) / value
+        value = Path(os.path.normpath(Path(base) / value))  # "examples/../runs" reads as "runs"
     return value
 
 
@@ -136,7 +136,7 @@ def _model_ref(value: str, info: ValidationInfo) -> str:
     if base is not None:
         candidate = Path(base) / expanded
         if looks_like_path or candidate.exists():
-            return str(candidate)
+            return os.path.normpath(candidate)
     return expanded
 
 
