@@ -89,6 +89,8 @@ def load_causal_lm(init: InitPoint, *, trainable_adapter: bool) -> Any:
         if trainable_adapter:
             return model
         merged = model.merge_and_unload()
+        # PeftModel froze the base weights; merged, they are the full model a stage may train
+        merged.requires_grad_(True)
         merged.config._name_or_path = init.path
         return merged
     except OSError as exc:
