@@ -7,7 +7,8 @@ Candidate: ``divtools.train.preference_trainer.PreferenceTrainer`` with the ``dd
 - step time (``--timing interleaved``, the default): both trainers are built in one process from
   the same weights, and their training steps (collated batch -> loss -> backward -> optimizer step,
   the part of a Trainer step that differs) alternate on identical batches, so load from other
-  processes on a shared machine hits both equally; the ratio is the median of per-step ratios.
+  processes on a shared machine hits both alike. The ratio is the median over steps of the ratio
+  of the two adjacent step times; the ratio of the fastest steps is printed too.
   ``--timing trainer`` instead times whole ``Trainer.train`` steps in separate subprocesses.
 - peak memory: each trainer runs ``Trainer.train`` in a fresh subprocess (alternating, ``--repeats``
   times); on CUDA ``torch.cuda.max_memory_allocated`` during training, on CPU the growth of the
@@ -171,8 +172,11 @@ def interleaved(model_dir: str, args: argparse.Namespace) -> dict:
             if step >= args.warmup:
                 times[name].append(time.perf_counter() - t0)
     ratios = [d / t for d, t in zip(times["ddpo"], times["trl"])]
+    # each ratio compares two adjacent steps, so bursts of load from other processes cancel; the
+    # fastest steps (timeit's convention) are reported too, but one lucky quiet step skews them
     return {"trl_step_s": statistics.median(times["trl"]), "ddpo_step_s": statistics.median(times["ddpo"]),
-            "step_time_ratio": statistics.median(ratios), "timed_steps": len(ratios)}
+            "step_time_ratio": statistics.median(ratios), "min_step_ratio": min(times["ddpo"]) / min(times["trl"]),
+            "trl_min_step_s": min(times["trl"]), "ddpo_min_step_s": min(times["ddpo"]), "timed_steps": len(ratios)}
 
 
 def main() -> None:
@@ -224,6 +228,7 @@ def main() -> None:
         "params": results["trl"][0]["params"], "device": args.device, "batch_pairs": args.batch,
         "trl_step_s": round(t_trl, 4), "ddpo_step_s": round(t_ddpo, 4), "step_time_ratio": round(ratio, 3),
         "timing": args.timing,
+        **({"min_step_ratio": round(timing["min_step_ratio"], 3)} if args.timing == "interleaved" else {}),
         "trl_peak_mib": round(m_trl / 2**20, 1), "ddpo_peak_mib": round(m_ddpo / 2**20, 1),
         "peak_memory_ratio": round(m_ddpo / m_trl, 3) if m_trl > 0 else None,
     }

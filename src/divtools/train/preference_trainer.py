@@ -67,7 +67,19 @@ class PreferenceTrainer(DPOTrainer):
                 pad_to_multiple_of=training_args.pad_to_multiple_of,
                 extra_columns=self.extra_columns,
             )
-        super().__init__(*args, **kwargs)
+        if objective.needs_reference:
+            super().__init__(*args, **kwargs)
+        else:
+            # "precompute" makes TRL hash every weight (to key its log-prob cache): seconds to
+            # minutes for a large model, for a cache a reference-free objective never uses.
+            import trl.trainer.dpo_trainer as dpo_module
+
+            hash_module = dpo_module.hash_module
+            dpo_module.hash_module = lambda module: "divtools-no-reference"
+            try:
+                super().__init__(*args, **kwargs)
+            finally:
+                dpo_module.hash_module = hash_module
 
     # -- dataset plumbing -------------------------------------------------------------------
     def _set_signature_columns_if_needed(self) -> None:
