@@ -201,3 +201,24 @@ def test_a_symlinked_generations_folder_leading_outside_is_refused(tmp_path):
     assert result.exit_code == 2 and result.exception is None, result.output
     assert "would escape the output directory" in result.output
     assert list(outside.iterdir()) == []
+
+
+def test_checkpoint_loading_refuses_a_pickle_that_runs_code(tmp_path):
+    """Trainer checkpoints (optimizer.pt, rng_state.pth, ...) are read by transformers with
+    ``torch.load(..., weights_only=True)``; torch then refuses any pickle that would call code."""
+    torch = pytest.importorskip("torch")
+    import os
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "rng_state.pth"
+    torch.save({"python": Evil()}, path)
+    for kwargs in ({"weights_only": True}, {}):  # explicit, and torch's own default
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(path, **kwargs)
+    assert not marker.exists()
