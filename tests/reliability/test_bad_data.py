@@ -66,7 +66,7 @@ CASES: dict[str, Error | Counted] = {
     "csv_score_nan.csv": E("score: line 3: score 'nan' is not a finite number"),
     "csv_score_empty.csv": E("score: line 4: score is missing"),
     "csv_header_only.csv": E("the data has no rows"),
-    "csv_unclosed_quote.csv": E("line 5: 1 fields, the header has 4"),
+    "csv_unclosed_quote.csv": E("line 5: 1 fields, the header has 4 (a quote left open?)"),
     "csv_invalid_utf8.csv": E("line 6: not valid UTF-8"),
     # ---- prepare, parquet source
     "parquet_score_string.parquet": E("score: row 4: score 'many' is not a number"),

@@ -252,8 +252,10 @@ def read_csv_rows(path: Path, delimiter: str = ",") -> tuple[list[str], Iterator
             if not values:
                 continue
             if len(values) != len(header):
+                # a quote left open swallows the following lines into one field
+                hint = " (a quote left open?)" if any("\n" in v for v in values) else ""
                 raise UserError(
-                    f"line {reader.line_num}: {len(values)} fields, the header has {len(header)}", file=name
+                    f"line {reader.line_num}: {len(values)} fields, the header has {len(header)}{hint}", file=name
                 )
             yield reader.line_num, dict(zip(header, values))
 
