@@ -108,9 +108,11 @@ def test_evaluate_missing_backend_model_fails_before_generating(tmp_path):
     spec = {"run": "evaluate", "prompts": {"path": str(BAD_DATA / "gold_duplicate_ids.jsonl")},
             "systems": [{"name": "tiny", "backend": {"kind": "transformers", "model": "./no-such-model"}}],
             "samples_per_prompt": 2, "metrics": [{"kind": "distinct_n"}], "output": {"dir": str(tmp_path / "out")}}
-    result = run_cli(spec, tmp_path)
-    assert result.exit_code == 2 and result.exception is None, result.output
-    assert f"cannot load '{tmp_path / 'no-such-model'}'" in result.output
+    code, err, modules = _probe(spec, tmp_path, tmp_path / "cache")
+    assert code == 2 and "Traceback" not in err, err
+    assert f"model: cannot load '{tmp_path / 'no-such-model'}': no such folder" in err  # resolved against the spec
+    # torch is imported to pick the device; transformers (and so any model) never is
+    assert not modules["transformers"] and not modules["sentence_transformers"], modules
     gens = tmp_path / "out" / "generations" / "tiny.jsonl"
     assert not gens.exists() or gens.read_text() == ""  # nothing generated
 

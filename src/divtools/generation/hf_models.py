@@ -70,6 +70,10 @@ def load_model_and_tokenizer(
     applied. The tokenizer comes from the adapter's folder when it has one (training may add
     tokens or a chat template), else from the base model.
     """
+    for name, where in ((model, field), (adapter, "adapter")):
+        # spec paths are resolved to absolute ones; hub ids never are: say so before importing torch
+        if name is not None and Path(name).is_absolute() and not Path(name).exists():
+            raise UserError(f"cannot load '{name}': no such folder", field=where)
     import transformers
     from transformers.utils import logging as hf_logging
 
