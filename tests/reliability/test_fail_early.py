@@ -54,7 +54,8 @@ def test_prepare_bad_row_stops_before_the_embedder_loads(tmp_path, minilm):
             "output": {"dir": str(tmp_path / "out")}}
     code, err, modules = _probe(spec, tmp_path, cache)
     assert code == 2 and "line 6, column 31: not valid JSON" in err
-    assert not any(modules.values()), modules and _cache_entries(cache) == []
+    assert not any(modules.values()), modules
+    assert _cache_entries(cache) == []
 
 
 @pytest.mark.parametrize("problem", ["file", "foreign"])
