@@ -60,8 +60,10 @@ class PreferenceTrainer(DPOTrainer):
         processing_class = kwargs["processing_class"]
         tokenizer = getattr(processing_class, "tokenizer", processing_class)
         if kwargs.get("data_collator") is None:
+            # the pad token TRL would pick: args.pad_token, else the tokenizer's, else eos
+            pad = training_args.pad_token or tokenizer.pad_token or tokenizer.eos_token
             kwargs["data_collator"] = PreferenceCollator(
-                pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
+                pad_token_id=tokenizer.convert_tokens_to_ids(pad),
                 max_length=training_args.max_length,
                 truncation_mode=training_args.truncation_mode,
                 pad_to_multiple_of=training_args.pad_to_multiple_of,
