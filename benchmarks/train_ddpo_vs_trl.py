@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--batch", type=int, default=8, help="pairs per step")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per run")
+    parser.add_argument("--steps", type=int, default=40, help="timed steps per run")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3, help="memory runs per trainer")
     parser.add_argument("--memory-steps", type=int, default=3, help="Trainer.train steps per memory run")
