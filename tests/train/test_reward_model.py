@@ -53,3 +53,22 @@ def test_l1_loss_by_hand(tiny_rm_dir):
     loss, out = _L1Loss.compute(model, {**enc, "labels": labels})
     pred = out.logits.squeeze(-1).detach()
     assert loss.item() == pytest.approx(float((abs(pred[0] - 0.5) + abs(pred[1] + 1.0)) / 2), rel=1e-6)
+
+
+@pytest.mark.slow
+def test_reward_model_trains_on_prepares_reward_file(tmp_path, tiny_lm_dir, pairs_file, train_spec, log_records):
+    import json
+
+    from transformers import AutoModelForSequenceClassification
+
+    from divtools.train.run import run
+
+    reward = tmp_path / "reward_train.jsonl"
+    reward.write_text("".join(json.dumps({"prompt": "p", "response": f"answer {i}", "score": i, "target": i / 5 - 1}) + "\n"
+                              for i in range(10)))
+    args = {"per_device_train_batch_size": 4, "max_steps": 2, "logging_steps": 1, "max_length": 64}
+    spec = train_spec(tmp_path, tiny_lm_dir, pairs_file, [
+        {"name": "rm", "kind": "reward_model", "reward_file": str(reward), "args": args}])
+    out = run(spec, quiet=True)
+    AutoModelForSequenceClassification.from_pretrained(out / "rm")
+    assert len([r for r in log_records(out / "rm" / "log.jsonl") if "loss" in r]) == 2

@@ -200,9 +200,11 @@ class RewardModelStage(_Stage):
     """Base model of the reward model (default: the spec's model)."""
     loss: Literal["l1", "bradley_terry"] = "l1"
     """l1: sequence regression of each response's transformed score; bradley_terry: TRL RewardTrainer on pairs."""
-    data: InputPath | None = None
+    data: DataSpec | None = None
+    """This stage's preference data (default: the spec's ``data``)."""
+    reward_file: InputPath | None = None
     """l1 only: a reward file from 'run: prepare' with reward_data: true (prompt, response, score,
-    target); default: the distinct responses of data.train with their scores."""
+    target); default: the distinct responses of the pairs with their scores."""
     input_template: str = "<prompt>{prompt}</prompt><response>{response}</response>"
     """How (prompt, response) becomes the reward model's input text (l1)."""
     targets: Literal["transformed_votes", "raw"] = "transformed_votes"

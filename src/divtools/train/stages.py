@@ -211,17 +211,18 @@ def run_reward_model(
     init = InitPoint.of(base, prev_dir) if prev_dir is not None else None
     tokenizer = load_tokenizer(init or InitPoint.of(base, None))
     model = load_sequence_regressor(base, init, tokenizer)
-    if stage.loss == "l1" and stage.data is not None:
-        data_file = stage.data
-        rows = read_pairs(stage.data, limit=spec.data.limit, required=("prompt", "response"))
+    data = stage.data or spec.data
+    if stage.loss == "l1" and stage.reward_file is not None:
+        data_file = stage.reward_file
+        rows = read_pairs(stage.reward_file, limit=data.limit, required=("prompt", "response"))
     else:
-        data_file = spec.data.train
-        rows = read_pairs(spec.data.train, limit=spec.data.limit)
+        data_file = data.train
+        rows = read_pairs(data.train, limit=data.limit)
     extra = {"remove_unused_columns": False} if stage.loss == "l1" else {}
     config = build_config(RewardConfig, stage, spec, stage_dir, quiet=quiet, **extra)
     peft = lora_config(stage.lora, task_type="SEQ_CLS")
     if stage.loss == "bradley_terry":
-        chat = use_chat(tokenizer, spec.data.chat_template)
+        chat = use_chat(tokenizer, data.chat_template)
         trainer = RewardTrainer(
             model=model,
             args=config,
