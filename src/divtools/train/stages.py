@@ -24,7 +24,7 @@ from divtools.train.models import (
 )
 from divtools.train.pairs_data import preference_rows, read_pairs, regression_rows, sft_rows, use_chat
 
-__all__ = ["LOG_FILE", "build_config", "run_preference", "run_reward_model", "run_sft"]
+__all__ = ["LOG_FILE", "build_config", "build_sft_trainer", "run_preference", "run_reward_model", "run_sft"]
 
 LOG_FILE = "log.jsonl"
 CHECKPOINTS = "checkpoints"
@@ -87,6 +87,14 @@ def _init(spec: TrainSpec, prev_dir: Path | None) -> InitPoint:
 
 
 def run_sft(spec: TrainSpec, stage: SFTStage, stage_dir: Path, prev_dir: Path | None, *, quiet: bool, callbacks: Sequence[Any] = ()) -> None:
+    trainer = build_sft_trainer(spec, stage, stage_dir, prev_dir, quiet=quiet, callbacks=callbacks)
+    _train_and_save(trainer, stage_dir, quiet=quiet)
+
+
+def build_sft_trainer(
+    spec: TrainSpec, stage: SFTStage, stage_dir: Path, prev_dir: Path | None, *, quiet: bool, callbacks: Sequence[Any] = ()
+) -> Any:
+    """The ``SFTTrainer`` of an sft stage (loss on response tokens only)."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -110,7 +118,7 @@ def run_sft(spec: TrainSpec, stage: SFTStage, stage_dir: Path, prev_dir: Path | 
         peft_config=peft,
         callbacks=_callbacks(stage_dir, stage, callbacks),
     )
-    _train_and_save(trainer, stage_dir, quiet=quiet)
+    return trainer
 
 
 def _reference_mode(stage: PreferenceStage, policy_is_peft: bool) -> str:
