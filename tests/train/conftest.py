@@ -90,3 +90,9 @@ def read_log(path: Path) -> list[dict]:
 def log_records():
     """``log_records(path)`` -> the JSONL log's records."""
     return read_log
+
+
+@pytest.fixture(scope="session")
+def divpo_pairs_file(tmp_path_factory, kjv_texts) -> Path:
+    """16 pairs whose pair_builder column says 'divpo'."""
+    return write_pairs(tmp_path_factory.mktemp("divpo") / "pairs.jsonl", kjv_texts, pair_builder="divpo")

@@ -140,3 +140,16 @@ def test_divpo_refuses_data_from_other_builders(tmp_path, tiny_lm_dir, pairs_fil
         {"name": "divpo", "kind": "preference", "init": "base", "objective": {"kind": "divpo"}, "args": ARGS}])
     with pytest.raises(UserError, match="gap_disjoint"):
         run(spec, quiet=True)
+
+
+def test_divpo_trains_on_divpo_pairs(tmp_path, tiny_lm_dir, divpo_pairs_file):
+    from transformers import AutoModelForCausalLM
+
+    from divtools.train.run import run
+
+    spec = _spec(tmp_path, tiny_lm_dir, divpo_pairs_file, [
+        {"name": "divpo", "kind": "preference", "init": "base", "objective": {"kind": "divpo"}, "args": ARGS}])
+    out = run(spec, quiet=True)
+    AutoModelForCausalLM.from_pretrained(out / "divpo")
+    steps = [r for r in _records(out / "divpo" / "log.jsonl") if "loss/weighted" in r]
+    assert len(steps) == 3 and not any(k.startswith("weight/") for k in steps[0])
