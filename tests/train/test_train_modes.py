@@ -104,3 +104,22 @@ def test_gradient_accumulation_matches_the_full_batch(tmp_path, tiny_lm_dir, pai
     ma = AutoModelForCausalLM.from_pretrained(outs["full"] / "d").state_dict()
     mb = AutoModelForCausalLM.from_pretrained(outs["accum"] / "d").state_dict()
     assert all(torch.allclose(ma[k], mb[k], atol=1e-5) for k in ma)
+
+
+@pytest.mark.slow
+def test_eval_data_is_evaluated_with_the_objective(tmp_path, tiny_lm_dir, pairs_file, train_spec, log_records):
+    from divtools.train.run import run
+
+    args = {**ARGS, "eval_strategy": "steps", "eval_steps": 3, "per_device_eval_batch_size": 4}
+    spec = train_spec(tmp_path, tiny_lm_dir, pairs_file, [
+        {"name": "d", "kind": "preference", "init": "base", "objective": {"kind": "ddpo"}, "args": args}])
+    spec.data.eval = pairs_file
+    out = run(spec, quiet=True)
+    evals = [r for r in log_records(out / "d" / "log.jsonl") if "eval_loss" in r]
+    assert len(evals) == 1 and evals[0]["step"] == 3
+    assert {"eval_loss/weighted", "eval_loss/unweighted", "eval_weight/mean"} <= set(evals[0])
+    # every eval pair was seen once, with its weight: 4 equal batches, so the mean is the file's mean
+    import json
+
+    weights = [json.loads(line)["weight"] for line in pairs_file.read_text().splitlines()]
+    assert evals[0]["eval_weight/mean"] == pytest.approx(sum(weights) / len(weights))
