@@ -86,7 +86,7 @@ def test_paper_specs_run_with_tiny_stand_ins(tmp_path):
         if stage["name"] == "divpo":
             sets += [f"stages.{i}.data={{train: {runs}/prepare-divpo/train.jsonl}}"]
         if stage["kind"] == "reward_model":
-            sets += [f"stages.{i}.model={{path: {rm}}}", f"stages.{i}.data={runs}/prepare/reward_train.jsonl"]
+            sets += [f"stages.{i}.model={{path: {rm}}}", f"stages.{i}.reward_file={runs}/prepare/reward_train.jsonl"]
     _run(PAPER / "train.yaml", sets)
     stages = [s["name"] for s in train["stages"]]
     assert all((runs / "train" / name / "divtools-stage.json").exists() for name in stages)

@@ -22,7 +22,8 @@ def reduced(root: Path) -> list[str]:
     sets = [f"steps.prepare.output.dir={root}/prepare", f"steps.train.data.train={root}/prepare/train.jsonl",
             f"steps.train.output.dir={root}/train", f"steps.evaluate.output.dir={root}/evaluate",
             "steps.evaluate.prompts={limit: 2}", "steps.evaluate.bootstrap_samples=100",
-            f"steps.evaluate.scorers.0.model={root}/train/reward"]
+            f"steps.evaluate.scorers.0.model={root}/train/reward",
+            f"steps.train.stages.3.reward_file={root}/prepare/reward_train.jsonl"]
     for i, _ in enumerate(steps["train"]["stages"]):
         sets.append(f"steps.train.stages.{i}.args={{max_steps: 2, per_device_train_batch_size: 4, logging_steps: 1}}")
     for i, system in enumerate(steps["evaluate"]["systems"]):
