@@ -178,8 +178,6 @@ def test_train_foreign_output_dir_is_refused_before_loading(tmp_path, tiny_lm, l
     assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (src/divtools/train/run.py, stage loop): a later stage's "
-                   "dataset check (ddpo needs 'weight') runs only after the earlier SFT stage has trained")
 def test_train_a_later_stage_data_problem_stops_before_the_first_stage_trains(tmp_path, tiny_lm, loads):
     data = write_pairs(tmp_path / "pairs.jsonl", weight=False)
     stages = [{"name": "sft", "kind": "sft", "args": TINY_ARGS},
@@ -190,10 +188,8 @@ def test_train_a_later_stage_data_problem_stops_before_the_first_stage_trains(tm
 
 
 @pytest.mark.parametrize("defect", [
-    pytest.param("utf8", marks=pytest.mark.xfail(strict=True, reason="known bug: src/divtools/train/pairs_data.py "
-                 "read_pairs opens the file as text and lets UnicodeDecodeError escape (traceback)")),
-    pytest.param("array", marks=pytest.mark.xfail(strict=True, reason="known bug: src/divtools/train/pairs_data.py "
-                 "read_pairs calls row.get on a non-object JSON line (AttributeError traceback)")),
+    "utf8",
+    "array",
     "truncated",
     "not_text",
 ])

@@ -238,9 +238,5 @@ def test_train_killed_after_a_checkpoint_reruns_to_the_same_weights(tmp_path, ti
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known bug: src/divtools/train/stages.py _train_and_save resumes from "
-                   "get_last_checkpoint(), which returns a checkpoint folder a kill left half-written (no "
-                   "trainer_state.json): the rerun stops with FileNotFoundError instead of resuming from the "
-                   "previous complete checkpoint")
 def test_train_killed_inside_a_checkpoint_save_reruns_to_the_same_weights(tmp_path, tiny_lm, train_reference):
     _kill_and_rerun_train(tmp_path, tiny_lm, train_reference, {"KILL_IN_SAVE": "1"})

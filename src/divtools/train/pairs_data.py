@@ -22,14 +22,23 @@ def read_pairs(path: Path, *, limit: int | None = None, required: Sequence[str] 
         rows = pq.read_table(path).to_pylist()
     else:
         rows = []
-        with open(path, encoding="utf-8") as fh:
-            for number, line in enumerate(fh, 1):
+        with open(path, "rb") as fh:
+            for number, raw in enumerate(fh, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise UserError(f"line {number}: not valid UTF-8 (byte {exc.start}); write the file as UTF-8",
+                                    file=str(path)) from None
                 if not line.strip():
                     continue
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise UserError(f"line {number} is not JSON: {exc}", file=str(path)) from None
+                if not isinstance(row, dict):
+                    raise UserError(f"line {number}: expected a JSON object (one pair per line), got "
+                                    f"{type(row).__name__}", file=str(path))
+                rows.append(row)
     if limit is not None:
         rows = rows[:limit]
     if not rows:

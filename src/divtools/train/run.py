@@ -81,6 +81,24 @@ def _quiet(quiet: bool) -> None:
     transformers.logging.set_verbosity_error()
 
 
+def _check_data(spec: Any) -> None:
+    """Read every unfinished stage's data and let its objective refuse it now, before any stage
+    loads a model: a DDPO stage's missing ``weight`` column must not cost the SFT stage before it."""
+    from divtools.components import build
+    from divtools.train.pairs_data import read_pairs
+
+    out = Path(spec.output.dir)
+    for stage in spec.stages:
+        if stage.kind == "reward_model" or stage_complete(out / stage.name):
+            continue  # reward stages read their own files (prompt/response rows) when they start
+        data = stage.data or spec.data
+        objective = build("objective", stage.objective) if stage.kind == "preference" else None
+        for path in filter(None, (data.train, data.eval)):
+            rows = read_pairs(path, limit=data.limit)
+            if objective is not None:
+                objective.check_dataset(list(rows[0]), lambda c, rows=rows: [r.get(c) for r in rows], file=str(path))
+
+
 def run(spec: Any, *, quiet: bool = False, callbacks: Sequence[Any] = ()) -> Path:
     """Run (or resume) every stage of ``spec``; return ``output.dir``.
 
@@ -89,6 +107,7 @@ def run(spec: Any, *, quiet: bool = False, callbacks: Sequence[Any] = ()) -> Pat
     from divtools.train.stages import RUNNERS
 
     _quiet(quiet)
+    _check_data(spec)
     state = _state(spec)
     out = Path(spec.output.dir)
     if state.is_main_process:

@@ -62,16 +62,26 @@ def _callbacks(stage_dir: Path, stage: Any, extra: Sequence[Any]) -> list[Any]:
     return [JsonlLogCallback(stage_dir / LOG_FILE, stage.name), *extra]
 
 
+def _last_complete_checkpoint(checkpoints: Path) -> str | None:
+    """The newest ``checkpoint-N`` that was saved completely. The Trainer writes
+    ``trainer_state.json`` last, so a folder without it was cut off by a kill and is skipped
+    (``get_last_checkpoint`` would pick it and the resume would fail)."""
+    if not checkpoints.is_dir():
+        return None
+    done = [p for p in checkpoints.glob("checkpoint-*")
+            if p.is_dir() and p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").exists()]
+    return str(max(done, key=lambda p: int(p.name.split("-")[-1]))) if done else None
+
+
 def _train_and_save(trainer: Any, stage_dir: Path, *, quiet: bool) -> None:
     """Train, resuming from the newest checkpoint of this stage if there is one; save the result."""
     from transformers.trainer_callback import PrinterCallback
-    from transformers.trainer_utils import get_last_checkpoint
 
     if quiet:  # quiet: the JSONL log has every record
         trainer.remove_callback(PrinterCallback)
 
     checkpoints = stage_dir / CHECKPOINTS
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    last = _last_complete_checkpoint(checkpoints)
     if trainer.is_world_process_zero():
         if last is not None:
             truncate_log(stage_dir / LOG_FILE, max_step=int(Path(last).name.split("-")[-1]))
