@@ -90,8 +90,12 @@ class RunDir:
     resumed: bool
 
     @classmethod
-    def open(cls, spec: Any, *, kind: str | None = None) -> "RunDir":
-        """Claim ``spec.output.dir`` for this spec, per ``spec.output.on_existing``."""
+    def open(cls, spec: Any, *, kind: str | None = None, keep_on_restart: tuple[str, ...] = ()) -> "RunDir":
+        """Claim ``spec.output.dir`` for this spec, per ``spec.output.on_existing``.
+
+        ``keep_on_restart`` names entries that ``restart`` leaves in place because they check
+        themselves on reuse (evaluate's ``generations/``: the generation driver refuses a file
+        made with other settings), so changing a metric does not throw away GPU hours."""
         from divtools import __version__
 
         kind = kind or spec.run
@@ -114,12 +118,13 @@ class RunDir:
                 old = {}
             same = old.get("fingerprint") == fp and old.get("run") == kind
             if policy == "restart":
-                cls._wipe(path)
+                cls._wipe(path, keep=keep_on_restart)
             elif not same:
                 changed = _changed(old.get("spec", {}), _canonical(spec)) or ["run"]
                 raise UserError(
                     f"{path} holds a run of a different spec (changed: {', '.join(changed[:8])}); "
-                    "use a new output.dir, or set output.on_existing: restart to discard it",
+                    "use a new output.dir, or set output.on_existing: restart to discard it"
+                    + (f" (restart keeps {', '.join(keep_on_restart)})" if keep_on_restart else ""),
                     field="output.dir",
                 )
             elif policy == "error":
@@ -136,8 +141,10 @@ class RunDir:
         return cls(path=path, kind=kind, fingerprint=fp, resumed=resumed)
 
     @staticmethod
-    def _wipe(path: Path) -> None:
+    def _wipe(path: Path, keep: tuple[str, ...] = ()) -> None:
         for child in path.iterdir():
+            if child.name in keep:
+                continue
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
             else:

@@ -64,3 +64,16 @@ def test_safe_child_refuses_escapes(tmp_path):
     (tmp_path / "link").symlink_to("/tmp")
     with pytest.raises(UserError, match="escape"):
         safe_child(tmp_path, "link")
+
+
+def test_restart_keeps_the_entries_a_run_asks_to_keep(tmp_path):
+    out = tmp_path / "out"
+    RunDir.open(spec(out))
+    (out / "generations").mkdir()
+    (out / "generations" / "sys.jsonl").write_text("expensive\n")
+    (out / "report.json").write_text("{}")
+    with pytest.raises(UserError, match=r"restart keeps generations"):
+        RunDir.open(spec(out, n=3), keep_on_restart=("generations",))
+    RunDir.open(spec(out, n=3, on_existing="restart"), keep_on_restart=("generations",))
+    assert (out / "generations" / "sys.jsonl").read_text() == "expensive\n"
+    assert not (out / "report.json").exists()

@@ -142,3 +142,32 @@ def test_interrupted_generation_resumes_without_regenerating(tiny_models, tmp_pa
     assert sorted(keys) == [(f"q{p}", k) for p in range(PROMPTS) for k in range(2)]
     assert report["results"]["tiny"]["distinct_n"]["n_prompts"] == PROMPTS
     assert report["protocol"]["samples_per_prompt"] == 2  # N from the backend system's num_samples
+
+
+def test_restart_after_a_metric_change_reuses_the_generated_samples(tiny_models, tmp_path):
+    """on_existing: restart discards the report, not the generations: the driver checks their
+    settings, so adding a metric costs no generation (no GPU hours thrown away)."""
+    from divtools.errors import UserError
+
+    lm, _ = tiny_models
+    write_jsonl(tmp_path / "prompts.jsonl", [{"prompt_id": f"q{p}", "prompt": prompt_text(p)} for p in range(2)])
+    spec = {
+        "run": "evaluate", "seed": 1, "prompts": {"path": "prompts.jsonl"}, "samples_per_prompt": 2,
+        "systems": [{"name": "tiny", "backend": {"kind": "transformers", "model": str(lm), "max_new_tokens": 6}}],
+        "metrics": [{"kind": "distinct_n", "n": 1}], "reporters": [{"kind": "json"}], "bootstrap_samples": 100,
+        "output": {"dir": "out"},
+    }
+    run_spec(spec, tmp_path)
+    samples = tmp_path / "out" / "generations" / "tiny.jsonl"
+    before = (samples.read_bytes(), samples.stat().st_mtime_ns)
+    spec["metrics"].append({"kind": "distinct_n", "n": 2, "label": "d2"})
+    with pytest.raises(UserError, match="restart keeps generations"):
+        run_spec(spec, tmp_path)
+    spec["output"]["on_existing"] = "restart"
+    report = load(run_spec(spec, tmp_path))
+    assert (samples.read_bytes(), samples.stat().st_mtime_ns) == before
+    assert report["results"]["tiny"]["d2"]["n_prompts"] == 2
+    # a changed generation setting is not silently reused: the driver refuses the old file
+    spec["systems"][0]["backend"]["max_new_tokens"] = 7
+    with pytest.raises(UserError):
+        run_spec(spec, tmp_path)

@@ -60,6 +60,9 @@ METRIC_CHUNK = 64
 SCORER_CHUNK = 256
 
 
+#: where generated systems' samples go; kept by ``on_existing: restart`` (see RunDir.open)
+GENERATIONS_DIR = "generations"
+
 def _progress(total: int, desc: str, quiet: bool, unit: str):
     from tqdm import tqdm
 
@@ -70,7 +73,7 @@ def run(spec: Any, *, quiet: bool = False) -> Path:
     """Run an evaluate spec; returns the path of ``report.json``."""
     from divtools.rundir import RunDir
 
-    rundir = RunDir.open(spec)
+    rundir = RunDir.open(spec, keep_on_restart=(GENERATIONS_DIR,))
     report, samples = evaluate(spec, quiet=quiet, out_dir=rundir.path)
     extra = {SAMPLES_FILE: samples} if samples is not None else {}
     return publish_reports(report, spec.reporters, rundir.path, extra=extra)
@@ -148,7 +151,7 @@ def _generate(spec: Any, system: Any, prompt_ids: list[str], texts: dict[str, st
     from divtools.rundir import safe_child
 
     # the name is checked by the spec; safe_child also refuses a symlinked folder leading outside
-    path = safe_child(out_dir, "generations", f"{system.name}.jsonl")
+    path = safe_child(out_dir, GENERATIONS_DIR, f"{system.name}.jsonl")
     generate_to_jsonl(backend, [(pid, texts[pid]) for pid in prompt_ids], path,
                       num_samples=k, seed=seed, system=system.name, quiet=quiet)
     comp = info("backend", system.backend)
