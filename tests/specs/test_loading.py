@@ -54,3 +54,38 @@ def test_errors_list_every_problem_at_once(tmp_path):
     assert any("generations.path: path does not exist" in line for line in lines)
     assert any("output: required field is missing" in line for line in lines)
     assert all(line.startswith(f"{bad}: ") for line in lines)
+
+
+def test_a_spec_using_the_example_plugin_runs(tmp_path):
+    """The third-party example plugin's metric and scorer work in a run exactly like built-ins."""
+    import json
+
+    from click.testing import CliRunner
+
+    from divtools.cli.main import cli
+
+    gens = Path(__file__).parent / "gens.jsonl"
+    spec = tmp_path / "plugin.yaml"
+    spec.write_text(f"""run: evaluate
+generations: {{path: {gens}}}
+metrics: [{{kind: length_spread}}, {{kind: distinct_n, n: 1, label: d1}}]
+scorers: [{{kind: type_token_ratio, label: ttr}}]
+reporters: [{{kind: json}}]
+bootstrap_samples: 100
+output: {{dir: out}}
+""")
+    result = CliRunner().invoke(cli, ["run", str(spec), "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    texts = [json.loads(x)["response"] for x in gens.read_text().splitlines()]
+    by_prompt = {}
+    for row in map(json.loads, gens.read_text().splitlines()):
+        by_prompt.setdefault(row["prompt"], []).append(row["response"])
+    lengths = [[len(t.split()) for t in group] for group in by_prompt.values()]
+    import numpy as np
+
+    expected = np.mean([np.std(g) / np.mean(g) for g in lengths])
+    assert report["results"]["default"]["length_spread"]["mean"] == pytest.approx(expected, abs=1e-12)
+    ttr = np.mean([len(set(t.lower().split())) / len(t.split()) for t in texts])
+    assert report["results"]["default"]["ttr"]["mean"] == pytest.approx(ttr, abs=1e-12)
+    assert report["versions"]["plugins"]["example"] == "0.1.0"
