@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from divtools.errors import UserError
 
-__all__ = ["render_prompts", "use_chat_template"]
+__all__ = ["model_settings", "render_prompts", "use_chat_template"]
 
 
 def use_chat_template(tokenizer: Any, wanted: bool | None, *, model: str) -> bool:
@@ -38,3 +38,19 @@ def render_prompts(
             content = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         texts.append(content)
     return texts
+
+
+def model_settings(params: Any, backend: str) -> dict[str, Any]:
+    """The settings that shape a local model backend's texts (model, prompt format, sampling),
+    recorded with every generated row; shared by the ``transformers`` and ``vllm`` backends."""
+    return {
+        "backend": backend,
+        "model": params.model,
+        "revision": params.revision,
+        "adapter": params.adapter,
+        "chat_template": params.chat_template,
+        "system_prompt": params.system_prompt,
+        "prompt_template": params.prompt_template,
+        "dtype": params.dtype,
+        **params.sampling(),
+    }

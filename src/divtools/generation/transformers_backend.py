@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from divtools.api import Backend
-from divtools.generation.prompting import render_prompts, use_chat_template
+from divtools.generation.prompting import model_settings, render_prompts, use_chat_template
 
 __all__ = ["TransformersBackend"]
 
@@ -26,18 +26,7 @@ class TransformersBackend(Backend):
         self._device: str | None = None
 
     def settings(self) -> dict[str, Any]:
-        p = self.params
-        return {
-            "backend": "transformers",
-            "model": p.model,
-            "revision": p.revision,
-            "adapter": p.adapter,
-            "chat_template": p.chat_template,
-            "system_prompt": p.system_prompt,
-            "prompt_template": p.prompt_template,
-            "dtype": p.dtype,
-            **p.sampling(),
-        }
+        return model_settings(self.params, "transformers")
 
     def _load(self) -> None:
         if self._model is not None:

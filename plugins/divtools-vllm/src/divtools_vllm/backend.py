@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 from divtools.api import Backend
 from divtools.errors import UserError
-from divtools.generation.prompting import render_prompts, use_chat_template
+from divtools.generation.prompting import model_settings, render_prompts, use_chat_template
 from divtools.generation.seeds import derive_seed
 
 __all__ = ["VLLMBackend", "VLLM_MISSING"]
@@ -39,18 +39,7 @@ class VLLMBackend(Backend):
         self._lora: Any = None
 
     def settings(self) -> dict[str, Any]:
-        p = self.params
-        return {
-            "backend": "vllm",
-            "model": p.model,
-            "revision": p.revision,
-            "adapter": p.adapter,
-            "chat_template": p.chat_template,
-            "system_prompt": p.system_prompt,
-            "prompt_template": p.prompt_template,
-            "dtype": p.dtype,
-            **p.sampling(),
-        }
+        return model_settings(self.params, "vllm")
 
     def _load(self) -> None:
         if self._llm is not None:
