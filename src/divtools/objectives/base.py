@@ -152,3 +152,19 @@ class PreferenceObjective(Objective):
                     file=file,
                     field="objective",
                 )
+
+
+class WeightedByColumn:
+    """Mixin for deviation-weighted objectives (DDPO, DORPO): the chosen response's weight comes
+    from the data column named by ``params.weight_column`` (``weight``, or e.g.
+    ``weight_semantic`` written by ``weights.per_metric``)."""
+
+    params: Any
+
+    @property
+    def weight_column(self) -> str:
+        return self.params.weight_column
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.params.weight_column,)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping, Sequence
 
 from divtools.errors import UserError
-from divtools.objectives.base import ObjectiveOutput, PreferenceObjective
+from divtools.objectives.base import ObjectiveOutput, PreferenceObjective, WeightedByColumn
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -82,21 +82,13 @@ class DPO(PreferenceObjective):
         return self._unweighted(batch)
 
 
-class DDPO(DPO):
+class DDPO(WeightedByColumn, DPO):
     """Deviation-weighted DPO (Chung et al. 2025, §3): ℓ_DDPO = w_chosen · ℓ_DPO per pair.
 
     Only the chosen (winning) response's weight is used. With ``reduction: mean`` (the paper) the
     batch loss is (1/B) Σ w_i ℓ_i; ``weight_normalized`` divides by Σ w_i instead. With every
     weight 1 this is exactly :class:`DPO`.
     """
-
-    @property
-    def weight_column(self) -> str:
-        return self.params.weight_column
-
-    @property
-    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.params.weight_column,)
 
     def compute(self, batch: Mapping[str, "torch.Tensor"]) -> ObjectiveOutput:
         out = self._unweighted(batch)
@@ -118,7 +110,7 @@ class DivPO(DPO):
             raise UserError(
                 "objective 'divpo' needs data built by the 'divpo' pair builder, but the dataset has no "
                 "'pair_builder' column to show how its pairs were made; build it with 'run: prepare' and "
-                "'pairs: {kind: divpo}'",
+                "'pair_builder: {kind: divpo}'",
                 file=file,
                 field="objective",
             )
@@ -127,7 +119,7 @@ class DivPO(DPO):
             raise UserError(
                 f"objective 'divpo' needs pairs from the 'divpo' pair builder, but this dataset's pairs were "
                 f"built by {', '.join(repr(b) for b in builders)}; use objective 'dpo' for them, or rebuild "
-                "the data with 'pairs: {kind: divpo}'",
+                "the data with 'pair_builder: {kind: divpo}'",
                 file=file,
                 field="objective",
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Literal, Mapping
 
-from divtools.objectives.base import ObjectiveOutput, PreferenceObjective
+from divtools.objectives.base import ObjectiveOutput, PreferenceObjective, WeightedByColumn
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -82,7 +82,7 @@ class ORPO(PreferenceObjective):
         return ObjectiveOutput(losses, losses.detach(), chosen_rewards, rejected_rewards, metrics)
 
 
-class DORPO(ORPO):
+class DORPO(WeightedByColumn, ORPO):
     """Deviation-weighted ORPO (Chung et al. 2025, §3), two named forms.
 
     - ``per_example`` (the paper's text, default): ℓ_i = w_i · (NLL_i + λ·(−log σ(Δ_i))).
@@ -90,14 +90,6 @@ class DORPO(ORPO):
       w̄ is the mean weight of the batch — the weight scales the log-odds difference inside the
       log-sigmoid, and the NLL only through the batch mean.
     """
-
-    @property
-    def weight_column(self) -> str:
-        return self.params.weight_column
-
-    @property
-    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.params.weight_column,)
 
     def compute(self, batch: Mapping[str, "torch.Tensor"]) -> ObjectiveOutput:
         nll, log_odds, F = self._terms(batch)
