@@ -45,7 +45,7 @@ def test_cli_user_errors_exit_2_with_file_and_line(tmp_path):
     result = CliRunner().invoke(cli, ["evaluate", "--generations", str(bad), "--metric", "distinct_n",
                                       "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
-    assert f"{bad}: line 2: not valid JSON" in result.output
+    assert f"{bad}: line 2, column 2: not valid JSON" in result.output
     assert not (tmp_path / "o" / "report.json").exists()
     result = CliRunner().invoke(cli, ["evaluate", "--generations", str(bad), "--metric", "no_such_metric",
                                       "--out", str(tmp_path / "o")])

@@ -40,7 +40,7 @@ def test_rows_default_system_and_derived_prompt_ids(tmp_path):
 
 
 @pytest.mark.parametrize("lines, message", [
-    (['{"prompt": "a", "response": "b"}', "{not json"], "line 2: not valid JSON"),
+    (['{"prompt": "a", "response": "b"}', "{not json"], "line 2, column 2: not valid JSON"),
     (['[1, 2]'], "line 1: expected a JSON object"),
     (['{"prompt": "a"}'], "'response' must be a string (missing)"),
     (['{"prompt": "a", "response": 3}'], "'response' must be a string (a int)"),

@@ -91,8 +91,8 @@ CASES: dict[str, Error | Counted] = {
     "gens_prompt_id_two_texts.jsonl": E("line 4: prompt_id 'p1' appears with two different prompt texts"),
     "gens_system_not_text.jsonl": E("line 4: 'system' must be a string"),
     "gens_invalid_utf8.jsonl": E("line 4: not valid UTF-8"),
-    "gens_truncated_last_line.jsonl": E("line 6: not valid JSON"),
-    "gens_non_json_line.jsonl": E("line 3: not valid JSON"),
+    "gens_truncated_last_line.jsonl": E("line 6, column"),
+    "gens_non_json_line.jsonl": E("line 3, column 1: not valid JSON"),
     "gens_blank_lines_only.jsonl": E("no generations in this file"),
     # an empty generation is a real output of a model: kept and measured
     "gens_empty_responses.jsonl": Counted(("systems", "m", "n_prompts_complete"), 2),

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from divtools.api import Group, Response, Source
 from divtools.errors import UserError
+from divtools.jsonl import read_jsonl
 
 __all__ = [
     "CsvSource",
@@ -197,27 +198,8 @@ class RowGrouper:
 
 
 # ---------------------------------------------------------------- readers
-def read_jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, object)`` for each non-blank line; invalid UTF-8 or JSON is a user error."""
-    name = str(path)
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise UserError(
-                    f"line {number}: not valid UTF-8 (byte {exc.start} of the line); save the file as UTF-8",
-                    file=name,
-                ) from None
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"line {number}, column {exc.colno}: not valid JSON: {exc.msg}", file=name) from None
-            if not isinstance(obj, dict):
-                raise UserError(f"line {number}: expected a JSON object, got {type(obj).__name__}", file=name)
-            yield number, obj
+#: the shared JSONL reader (kept under this name for the source modules and plugins using it)
+read_jsonl_rows = read_jsonl
 
 
 def _decode_utf8(data: bytes, name: str) -> str:

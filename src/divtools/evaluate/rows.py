@@ -9,13 +9,13 @@ in every file.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from divtools.api import Group, Response
 from divtools.errors import UserError
+from divtools.jsonl import read_jsonl
 
 __all__ = [
     "DEFAULT_SYSTEM",
@@ -52,32 +52,6 @@ def prompt_id_of(prompt: str) -> str:
     from divtools.data.sources import prompt_id_for
 
     return prompt_id_for(prompt)
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, mapping) for every non-blank line; a :class:`UserError` naming the line
-    for anything that is not a JSON object."""
-    name = str(path)
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror}", file=name) from None
-    with fh:
-        for number, raw in enumerate(fh, 1):
-            try:  # decoded line by line, so the error names the line
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise UserError(f"line {number}: not valid UTF-8 (byte {exc.start} of the line); save the file as UTF-8",
-                                file=name) from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})", file=name) from None
-            if not isinstance(row, dict):
-                raise UserError(f"line {number}: expected a JSON object, got {type(row).__name__}", file=name)
-            yield number, row
 
 
 def _text(row: dict[str, Any], key: str, number: int, name: str) -> str:

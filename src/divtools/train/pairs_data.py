@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
 from divtools.errors import UserError
+from divtools.jsonl import read_jsonl
 
 __all__ = ["REQUIRED", "read_pairs", "preference_rows", "regression_rows", "sft_rows", "use_chat"]
 
@@ -21,24 +21,7 @@ def read_pairs(path: Path, *, limit: int | None = None, required: Sequence[str] 
 
         rows = pq.read_table(path).to_pylist()
     else:
-        rows = []
-        with open(path, "rb") as fh:
-            for number, raw in enumerate(fh, 1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise UserError(f"line {number}: not valid UTF-8 (byte {exc.start}); write the file as UTF-8",
-                                    file=str(path)) from None
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UserError(f"line {number} is not JSON: {exc}", file=str(path)) from None
-                if not isinstance(row, dict):
-                    raise UserError(f"line {number}: expected a JSON object (one pair per line), got "
-                                    f"{type(row).__name__}", file=str(path))
-                rows.append(row)
+        rows = [row for _, row in read_jsonl(path)]
     if limit is not None:
         rows = rows[:limit]
     if not rows:
