@@ -247,3 +247,13 @@ def test_credentials_in_the_url_are_kept_out_of_records(chat_server, fast_connec
 def test_iterative_mode_takes_one_sample_per_request(fast_connection):
     with pytest.raises(ValidationError, match="iterative mode asks for one sample at a time"):
         OpenAICompatibleParams(**fast_connection, mode="iterative", samples_per_request="all")
+
+
+def test_retry_after_as_an_http_date():
+    from divtools.generation.openai_client import _retry_after
+
+    now = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+    assert _retry_after("Tue, 14 Nov 2023 22:13:25 GMT", now=now) == pytest.approx(5.0)
+    assert _retry_after("Tue, 14 Nov 2023 22:13:00 GMT", now=now) == 0.0  # in the past: retry now
+    assert _retry_after("2.5") == 2.5
+    assert _retry_after("soon") is None and _retry_after(None) is None
