@@ -31,6 +31,17 @@ def _interrupted_claim(child: Path) -> bool:
     return child.name.startswith(f".{MANIFEST}.") and child.name.endswith(".tmp")
 
 
+def _drop_interrupted_writes(path: Path) -> int:
+    """Remove temporaries that ``divtools.atomic`` left when a run was killed mid-write
+    (``.<name>.<random>.tmp``, anywhere below ``path``); they were never outputs. Returns the count."""
+    removed = 0
+    for tmp in path.rglob(".*.tmp"):
+        if tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def has_content(path: Path) -> bool:
     """Whether ``path`` holds anything besides leftovers of an interrupted claim (which are removed),
     so a run killed while claiming an empty folder can be rerun."""
@@ -134,6 +145,7 @@ class RunDir:
                 )
             else:
                 resumed = True
+                _drop_interrupted_writes(path)
         path.mkdir(parents=True, exist_ok=True)
         if not resumed:
             write_json(manifest_path, {"run": kind, "fingerprint": fp, "divtools_version": __version__,

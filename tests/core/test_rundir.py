@@ -77,3 +77,14 @@ def test_restart_keeps_the_entries_a_run_asks_to_keep(tmp_path):
     RunDir.open(spec(out, n=3, on_existing="restart"), keep_on_restart=("generations",))
     assert (out / "generations" / "sys.jsonl").read_text() == "expensive\n"
     assert not (out / "report.json").exists()
+
+
+def test_resuming_removes_temporaries_of_writes_a_kill_interrupted(tmp_path):
+    out = tmp_path / "out"
+    RunDir.open(spec(out))
+    (out / "sub").mkdir()
+    (out / ".report.json.k3j2.tmp").write_text('{"half": ')
+    (out / "sub" / ".rows.jsonl.x9.tmp").write_text("half")
+    (out / "rows.jsonl").write_text("complete\n")
+    RunDir.open(spec(out))
+    assert sorted(p.name for p in out.rglob("*")) == ["divtools-run.json", "rows.jsonl", "sub"]
