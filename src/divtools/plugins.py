@@ -171,18 +171,20 @@ def _selected_entry_points(env: dict[str, str]) -> list[md.EntryPoint]:
     return [e for e in eps if e.name in names]
 
 
-def _check_hooks(pm: pluggy.PluginManager, name: str, plugin: object) -> None:
+def _check_hooks(pm: pluggy.PluginManager, name: str) -> None:
     """``check_pending`` for one plugin, with "did you mean" for a misspelt hook name."""
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        bad = [
-            attr
-            for attr in dir(plugin)
-            if attr.startswith("divtools_") and not hasattr(pm.hook, attr)
-            or (attr.startswith("divtools_") and getattr(pm.hook, attr).spec is None)
+        known = [*hookspecs.HOOK_KINDS, "divtools_register_commands"]
+        # an implementation of a name with no hookspec gets a spec-less hook caller
+        unknown = [
+            hook for hook in dir(pm.hook)
+            if not hook.startswith("_")
+            and getattr(pm.hook, hook).spec is None
+            and any(impl.plugin_name == name for impl in getattr(pm.hook, hook).get_hookimpls())
         ]
-        hint = "; ".join(f"'{b}' is not a divtools hook{suggest(b, list(hookspecs.HOOK_KINDS) + ['divtools_register_commands'])}" for b in bad)
+        hint = "; ".join(f"'{hook}' is not a divtools hook{suggest(hook, known)}" for hook in unknown)
         raise DivtoolsError(hint or str(exc)) from exc
 
 
@@ -220,7 +222,7 @@ def load_plugins(
             _fail(result, name, f"failed to import: {type(exc).__name__}: {exc}")
             continue
         try:
-            _check_hooks(pm, name, plugin)
+            _check_hooks(pm, name)
             staged = _collect(pm, name, version)
             for info, override in staged:
                 result.registries[info.kind].add(info, override=override)
