@@ -24,22 +24,15 @@ proper and does not depend on how fast the encoder happened to run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "metrics" / "data" / "kjv_proverbs.jsonl"
-
-
-def corpus(n: int) -> list[str]:
-    verses = [json.loads(line)["text"] for line in DATA.open(encoding="utf-8")]
-    return [verses[i % len(verses)] + " " + verses[(i + 1 + i // len(verses)) % len(verses)] for i in range(n)]
+from kjv_corpus import corpus  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 
 def main() -> None:
