@@ -38,8 +38,10 @@ def test_validate_never_imports_torch_and_is_fast():
     assert code == 0, out.stderr
     assert "ok (run: evaluate)" in out.stdout
     assert not torch_loaded and not transformers_loaded
-    # the brief's budget is 0.5 s for the whole command; allow start-up noise on a busy CI box
-    assert elapsed < 1.5, elapsed
+    # issue #2's budget: under 0.5 s from importing the CLI to the verdict (measured 0.22-0.28 s
+    # on the 2-core machine); the best of three runs, so one scheduling hiccup does not fail it
+    best = min([elapsed] + [_probe(["validate", str(SPECS / "metric_only.yaml")])[1] for _ in range(2)])
+    assert best < 0.5, best
 
 
 def test_help_list_and_plugins_never_import_torch():
