@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from divtools.hookspecs import hookimpl
-from divtools.spec.base import ComponentParams, ModelRef, SpecModel
+from divtools.spec.base import ComponentParams, ModelRef, SpecModel, require_placeholders
 
 __all__ = [
     "DEFAULT_ITERATIVE_TEMPLATE",
@@ -85,9 +85,7 @@ class TransformersBackendParams(SamplingSettings):
     @field_validator("prompt_template")
     @classmethod
     def _has_prompt(cls, value: str) -> str:
-        if "{prompt}" not in value:
-            raise ValueError("prompt_template must contain {prompt}")
-        return value
+        return require_placeholders(value, "prompt", field="prompt_template")
 
 
 class OpenAIConnection(SpecModel):
@@ -185,10 +183,7 @@ class OpenAICompatibleParams(ComponentParams, OpenAIConnection):
     @field_validator("iterative_template")
     @classmethod
     def _iterative_fields(cls, value: str) -> str:
-        missing = [f for f in ("{prompt}", "{previous}") if f not in value]
-        if missing:
-            raise ValueError(f"iterative_template must contain {' and '.join(missing)}")
-        return value
+        return require_placeholders(value, "prompt", "previous", field="iterative_template")
 
 
 @hookimpl

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from divtools.builtins.backends import ModelRef, OpenAIConnection
 from divtools.hookspecs import hookimpl
-from divtools.spec.base import ScorerParams
+from divtools.spec.base import ScorerParams, require_placeholders
 
 
 class DatasetScoreParams(ScorerParams):
@@ -69,10 +69,7 @@ class RewardModelParams(ScorerParams):
     @field_validator("template")
     @classmethod
     def _fields(cls, value: str) -> str:
-        missing = [f for f in ("{prompt}", "{response}") if f not in value]
-        if missing:
-            raise ValueError(f"template must contain {' and '.join(missing)}")
-        return value
+        return require_placeholders(value, "prompt", "response", field="template")
 
 
 class LLMJudgeParams(ScorerParams, OpenAIConnection):
@@ -109,10 +106,7 @@ class LLMJudgeParams(ScorerParams, OpenAIConnection):
     @field_validator("prompt_template")
     @classmethod
     def _fields(cls, value: str) -> str:
-        missing = [f for f in ("{prompt}", "{response}") if f not in value]
-        if missing:
-            raise ValueError(f"prompt_template must contain {' and '.join(missing)}")
-        return value
+        return require_placeholders(value, "prompt", "response", field="prompt_template")
 
     @model_validator(mode="after")
     def _range(self) -> "LLMJudgeParams":

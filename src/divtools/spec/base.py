@@ -26,6 +26,7 @@ __all__ = [
     "InputPath",
     "MetricParams",
     "ModelRef",
+    "require_placeholders",
     "ScorerParams",
     "SpecModel",
     "SpecPath",
@@ -142,6 +143,15 @@ def _model_ref(value: str, info: ValidationInfo) -> str:
 
 #: a model: a local directory (relative paths resolve against the spec file's folder) or a hub id
 ModelRef = Annotated[str, AfterValidator(_model_ref)]
+
+
+def require_placeholders(value: str, *names: str, field: str) -> str:
+    """``value`` if it contains every ``{name}`` placeholder; else a ValueError naming the
+    missing ones (for template fields: prompt templates, judge rubrics, reward inputs)."""
+    missing = [f"{{{n}}}" for n in names if f"{{{n}}}" not in value]
+    if missing:
+        raise ValueError(f"{field} must contain {' and '.join(missing)}")
+    return value
 
 
 #: a path in a spec; relative paths resolve against the spec file's folder

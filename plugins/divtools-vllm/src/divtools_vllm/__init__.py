@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 
 import divtools
 from divtools.builtins.backends import ModelRef, SamplingSettings
+from divtools.spec.base import require_placeholders
 
 __all__ = ["VLLMBackendParams"]
 
@@ -52,9 +53,7 @@ class VLLMBackendParams(SamplingSettings):
     @field_validator("prompt_template")
     @classmethod
     def _has_prompt(cls, value: str) -> str:
-        if "{prompt}" not in value:
-            raise ValueError("prompt_template must contain {prompt}")
-        return value
+        return require_placeholders(value, "prompt", field="prompt_template")
 
 
 @divtools.hookimpl
