@@ -42,6 +42,7 @@ def parse_component(text: str, option: str = "--metric") -> dict:
     import yaml
 
     from divtools.errors import UserError
+    from divtools.spec.yaml_loader import load_yaml
 
     kind, _, rest = text.partition(":")
     entry: dict = {"kind": kind.strip()}
@@ -50,7 +51,7 @@ def parse_component(text: str, option: str = "--metric") -> dict:
             raise UserError(f"'{item}' in '{text}' must be key=value", field=option)
         key, value = item.split("=", 1)
         try:
-            entry[key.strip()] = yaml.safe_load(value)
+            entry[key.strip()] = load_yaml(value)
         except yaml.YAMLError as exc:
             raise UserError(f"'{value}' in '{text}' is not a valid value: {exc}", field=option) from None
     return entry

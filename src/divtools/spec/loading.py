@@ -1,6 +1,7 @@
 """Read, override and validate spec files; turn pydantic errors into ``FILE: field: message``.
 
-YAML is read with ``yaml.safe_load`` (no tags, no code); JSON with the standard library.
+YAML is read with :class:`divtools.spec.yaml_loader.SpecLoader` (the safe loader: no tags, no code;
+plus YAML 1.2 floats such as ``5e-4``); JSON with the standard library.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from divtools.spec.evaluate import EvaluateSpec
 from divtools.spec.pipeline import PipelineSpec
 from divtools.spec.prepare import PrepareSpec
 from divtools.spec.train import TrainSpec
+from divtools.spec.yaml_loader import load_yaml
 
 __all__ = ["RUN_KINDS", "RunSpec", "apply_overrides", "format_errors", "load_spec", "read_spec_file", "validate_spec"]
 
@@ -52,7 +54,7 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
         else:
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=name) from None
     except yaml.constructor.ConstructorError as exc:
@@ -84,7 +86,7 @@ def apply_overrides(data: dict[str, Any], sets: Iterable[str], *, file: str | No
         if "=" not in item:
             raise UserError(f"override '{item}' must look like key.path=value", file=file, field="--set")
         dotted, raw = item.split("=", 1)
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = load_yaml(raw) if raw.strip() else ""
         keys = dotted.strip().split(".")
         node: Any = data
         for i, key in enumerate(keys):
