@@ -12,10 +12,11 @@
 from __future__ import annotations
 
 import os
+import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError, core_schema
 
 from divtools.registry import suggest
@@ -26,6 +27,7 @@ __all__ = [
     "InputPath",
     "MetricParams",
     "ModelRef",
+    "raise_all",
     "require_placeholders",
     "ScorerParams",
     "SpecModel",
@@ -42,23 +44,59 @@ class SpecModel(BaseModel):
         extra="forbid", defer_build=True, validate_default=True, use_attribute_docstrings=True
     )
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _unknown_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            known: set[str] = set()
-            for name, f in cls.model_fields.items():
-                known.add(name)
-                if f.alias:
-                    known.add(f.alias)
-            for key in data:
-                if key not in known:
-                    raise PydanticCustomError(
-                        "unknown_key",
-                        "unknown key '{key}'{hint}; allowed: {allowed}",
-                        {"key": key, "hint": suggest(key, sorted(known)), "allowed": ", ".join(sorted(known))},
-                    )
-        return data
+    def _unknown_keys(cls, data: Any, handler: Any) -> Any:
+        # Every unknown key gets its own "did you mean" error, *together with* the errors of the
+        # known keys (a before-validator raising on the first unknown key hid all the others).
+        if not isinstance(data, dict):
+            return handler(data)
+        known: set[str] = set()
+        for name, f in cls.model_fields.items():
+            known.add(name)
+            if f.alias:
+                known.add(f.alias)
+        unknown = [key for key in data if key not in known]
+        if not unknown:
+            return handler(data)
+        allowed = ", ".join(sorted(known))
+        errors: list[Any] = [
+            PydanticCustomError(
+                "unknown_key",
+                "unknown key '{key}'{hint}; allowed: {allowed}",
+                {"key": key, "hint": suggest(str(key), sorted(known)), "allowed": allowed},
+            )
+            for key in unknown
+        ]
+        try:
+            handler({k: v for k, v in data.items() if k in known})
+        except ValidationError as exc:
+            errors.extend(exc.errors(include_url=False))
+        raise_all(cls.__name__, errors, data)
+
+
+_ERROR_TYPES = frozenset(typing.get_args(core_schema.ErrorType))
+
+
+def raise_all(title: str, errors: list[Any], data: Any = None) -> NoReturn:
+    """Raise one ``ValidationError`` holding every error in ``errors``, so the user sees all
+    problems of a run at once (pydantic merges it into the enclosing model's errors).
+
+    Each item is a ``PydanticCustomError`` (located at the mapping being validated) or an error
+    dict from ``ValidationError.errors()`` (kept with its location, type and context)."""
+    details: list[Any] = []
+    for err in errors:
+        if isinstance(err, PydanticCustomError):
+            details.append({"type": err, "loc": (), "input": data})
+            continue
+        kind, ctx = err["type"], err.get("ctx")
+        if kind not in _ERROR_TYPES:  # a custom error: keep its rendered message (no context: no formatting)
+            kind, ctx = PydanticCustomError(kind, err["msg"]), None
+        detail = {"type": kind, "loc": tuple(err["loc"]), "input": err.get("input")}
+        if ctx:
+            detail["ctx"] = ctx
+        details.append(detail)
+    raise ValidationError.from_exception_data(title, details)
 
 
 class ComponentParams(SpecModel):

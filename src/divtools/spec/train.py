@@ -76,8 +76,12 @@ def _kind_of(value: Any) -> str:
 
 
 def check_args(stage_kind: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Refuse unknown, reserved or mistyped ``args`` keys for a stage of ``stage_kind``."""
+    """Refuse unknown, reserved or mistyped ``args`` keys for a stage of ``stage_kind`` (every
+    bad key at once: one error each)."""
+    from pydantic_core import PydanticCustomError
+
     from divtools.registry import suggest
+    from divtools.spec.base import raise_all
 
     allowed = _fields()[stage_kind]
     reserved = {**RESERVED_ARGS["_all"], **RESERVED_ARGS.get(stage_kind, {})}
