@@ -85,11 +85,13 @@ def check_args(stage_kind: str, args: dict[str, Any]) -> dict[str, Any]:
 
     allowed = _fields()[stage_kind]
     reserved = {**RESERVED_ARGS["_all"], **RESERVED_ARGS.get(stage_kind, {})}
+    problems: list[str] = []
     for key, value in args.items():
         if key in reserved:
-            raise ValueError(f"args.{key} is set by divtools; use {reserved[key]}")
+            problems.append(f"args.{key} is set by divtools; use {reserved[key]}")
+            continue
         if key not in allowed:
-            raise ValueError(
+            problems.append(
                 f"unknown args key '{key}'{suggest(key, sorted(allowed))}: not a field of the TRL config "
                 f"for '{stage_kind}' stages"
             )
