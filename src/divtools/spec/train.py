@@ -95,11 +95,14 @@ def check_args(stage_kind: str, args: dict[str, Any]) -> dict[str, Any]:
                 f"unknown args key '{key}'{suggest(key, sorted(allowed))}: not a field of the TRL config "
                 f"for '{stage_kind}' stages"
             )
+            continue
         kinds = allowed[key]
         got = _kind_of(value)
         ok = "any" in kinds or got in kinds or (got == "int" and "float" in kinds)
         if not ok:
-            raise ValueError(f"args.{key} must be {' or '.join(kinds)}, got {got} ({value!r})")
+            problems.append(f"args.{key} must be {' or '.join(kinds)}, got {got} ({value!r})")
+    if problems:  # no context given: the messages are not templates
+        raise_all("args", [PydanticCustomError("bad_args", p) for p in problems], args)
     return args
 
 
