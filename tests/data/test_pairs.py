@@ -215,3 +215,71 @@ def test_divpo_criterion_pool_group_computes_over_all_responses():
     values = word_rarity(g.texts)  # over all 16 responses
     assert pair.chosen.id == f"crafted/{max((12, 13, 14, 15), key=lambda i: values[i])}" == "crafted/13"
     assert pair.rejected.id == f"crafted/{min((0, 1, 2, 3), key=lambda i: values[i])}" == "crafted/2"
+
+
+# ------------------------------------------------------------------ DivPO: ties, combine, pool
+def test_divpo_refuses_ties_by_default():
+    params = DivpoParams.model_validate({"kind": "divpo", "criteria": [{"type": "word_rarity"}]})
+    assert params.min_gap == 0  # the strict rule needs no gap: equal scores never pair
+    builder = build("pair_builder", params)
+    flat = make_group("flat", ["a b", "c d", "e f", "g h"], [3.0, 3.0, 3.0, 3.0])
+    assert builder.build([flat], seed=0) == []  # k = 2: every candidate pair is a tie
+    # high set {5, 3}, low set {1, 3}: the random pairing sometimes meets 3 vs 3; that pair goes
+    mixed = make_group("mixed", ["a b", "c d", "e f", "g h"], [5.0, 3.0, 3.0, 1.0])
+    counts = set()
+    for seed in range(20):
+        pairs = builder.build([mixed], seed=seed)
+        assert all(p.chosen.score > p.rejected.score for p in pairs)
+        counts.add(len(pairs))
+    assert counts == {1, 2}  # (5 vs 1, 3 vs 3 dropped) or (5 vs 3, 3 vs 1)
+
+
+class _HandCriterion:
+    """Fixed diversity values per response index (stands in for a real criterion)."""
+
+    def __init__(self, by_index):
+        self.by_index = by_index
+
+    def values(self, requests):
+        return [np.array([self.by_index[int(g.responses[i].id.split("/")[1])] for i in idx]) for g, idx in requests]
+
+
+def test_divpo_combine_geometric_minmax_against_hand_values():
+    # 8 responses, score = index; k = 2 with rho 25 -> rho 50 gives k = 4: high 4..7, low 0..3.
+    group = make_group("h", [f"t{i}" for i in range(8)], [float(i) for i in range(8)])
+    # high set (4, 5, 6, 7): A = 0, 1, 10, 10 ; B = 10, 9, 0, 0.
+    #   mean rank: A ranks 0, 1, 2.5, 2.5; B ranks 3, 2, 0.5, 0.5 -> 1.5, 1.5, 1.5, 1.5 (all tied)
+    #   geometric min-max: qA = 0, .1, 1, 1; qB = 1, .9, 0, 0 -> u = 0, .3, 0, 0 -> 5 is the most diverse
+    # low set (0, 1, 2, 3): A = 5, 5, 0, 6 ; B = 5, 5, 9, 6 -> qA = 5/6, 5/6, 0, 1; qB = 0, 0, 1, 1/4
+    #   -> u = 0, 0, 0, .5: least diverse 0, 1, 2 (tied); mean rank (1, 1, 1.5, 2.5) would say 0 or 1
+    a = {4: 0, 5: 1, 6: 10, 7: 10, 0: 5, 1: 5, 2: 0, 3: 6}
+    b = {4: 10, 5: 9, 6: 0, 7: 0, 0: 5, 1: 5, 2: 9, 3: 6}
+    params = DivpoParams.model_validate({"kind": "divpo", "rho": 50, "pairs_per_prompt": 1,
+                                         "combine": "geometric_minmax", "criteria": [{"type": "word_rarity"}] * 2})
+    builder = build("pair_builder", params)
+    builder.criteria = [_HandCriterion(a), _HandCriterion(b)]
+    chosen = {builder.build([group], seed=s)[0].chosen.id for s in range(10)}
+    assert chosen == {"h/5"}
+    rejected = {builder.build([group], seed=s)[0].rejected.id for s in range(30)}
+    assert rejected == {"h/0", "h/1", "h/2"}
+    # mean rank: the four high responses tie, so the seeded tie-break picks among all of them
+    ranked = build("pair_builder", params.model_copy(update={"combine": "mean_rank"}))
+    ranked.criteria = builder.criteria
+    assert {ranked.build([group], seed=s)[0].chosen.id for s in range(30)} == {"h/4", "h/5", "h/6", "h/7"}
+
+
+def test_divpo_pool_paired_selects_from_the_gap_disjoint_responses_only():
+    # scores 0 x6 and 50 x2: gap 5 pairs each 50 with a 0; the other four 0s tie and stay unpaired
+    group = make_group("p", [f"t{i}" for i in range(8)], [0.0] * 6 + [50.0, 50.0])
+    crit = [{"type": "word_rarity"}]
+    paired = build("pair_builder", DivpoParams.model_validate({"kind": "divpo", "pool": "paired", "criteria": crit}))
+    everyone = build("pair_builder", DivpoParams.model_validate({"kind": "divpo", "criteria": crit}))
+    differs = 0
+    for seed in range(10):
+        used = {x.id for p in gap_builder().build([group], seed=seed) for x in (p.chosen, p.rejected)}
+        assert len(used) == 4
+        pairs = paired.build([group], seed=seed)
+        # n = 4 in the paired pool: k = 2, both 50s chosen against the two paired 0s
+        assert len(pairs) == 2 and {x.id for p in pairs for x in (p.chosen, p.rejected)} == used
+        differs += {x.id for p in everyone.build([group], seed=seed) for x in (p.chosen, p.rejected)} != used
+    assert differs > 0  # over all 8 responses the low set is any two of the six 0s

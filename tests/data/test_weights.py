@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from divtools.api import GroupResult, Metric
 from divtools.data.weights import WeightSettings, normalise, pool_weights, weigh_pairs
 from divtools.spec.prepare import WeightsSpec
 
@@ -268,3 +269,30 @@ def test_per_metric_columns_equal_single_metric_runs(preset):
     np.testing.assert_allclose(both.weight, combined.weight, atol=1e-12)
     assert not np.allclose(both.per_metric["semantic"], both.per_metric["style"])
     assert combined.per_metric == {}
+
+
+class _LineMetric(Metric):
+    """Texts are points on a line: deviation_i = mean |x_i - x_j| over the others."""
+
+    def group(self, texts):
+        x = np.array([float(t) for t in texts])
+        n = len(x)
+        dev = np.abs(x[:, None] - x[None, :]).sum(axis=1) / (n - 1) if n > 1 else np.zeros(n)
+        return GroupResult(deviation=dev, diversity=float(dev.mean()) if n else float("nan"))
+
+
+def test_dedupe_pool_false_repeats_responses_as_the_reference_code():
+    # A = 0, B = 1, C = 3; pairs (A, B) and (A, C): A is in both.
+    group = make_group("d", ["0", "1", "3"], [10.0, 4.0, 0.0])
+    pairs = [make_pair(group, 0, 1), make_pair(group, 0, 2)]
+    # deduplicated pool [A, B, C]: d = 2, 1.5, 2.5 -> q = .5, 0, 1 -> mean .5 -> w_A = 1
+    once = weigh_pairs([group], pairs, [("line", _LineMetric())], PAPER)
+    assert once.weight.tolist() == pytest.approx([1.0, 1.0])
+    # reference pool [A, B, A, C]: d = 4/3, 4/3, 4/3, 8/3 -> q = 0, 0, 0, 1 -> w_A = 0
+    settings = WeightSettings.from_spec(WeightsSpec(dedupe_pool=False))
+    repeated = weigh_pairs([group], [make_pair(group, 0, 1), make_pair(group, 0, 2)], [("line", _LineMetric())], settings)
+    assert repeated.weight.tolist() == pytest.approx([0.0, 0.0])
+    # disjoint pairs (gap_disjoint) are unaffected
+    disjoint = [make_pair(group, 0, 1)]
+    assert weigh_pairs([group], disjoint, [("line", _LineMetric())], settings).weight.tolist() == \
+        weigh_pairs([group], [make_pair(group, 0, 1)], [("line", _LineMetric())], PAPER).weight.tolist()

@@ -109,12 +109,22 @@ class DivpoParams(ComponentParams):
     """Most diverse ``pairs_per_prompt`` of the high set are paired at random with the least
     diverse ``pairs_per_prompt`` of the low set (the paper: 2)."""
     criteria: list[Criterion] = Field(min_length=1)
-    """Diversity criteria; with several, each ranks the responses and the mean rank decides."""
+    """Diversity criteria; with several, ``combine`` merges them."""
+    combine: Literal["mean_rank", "geometric_minmax"] = "mean_rank"
+    """How several criteria order a set: ``mean_rank``, the mean of each criterion's rank (scale
+    free); ``geometric_minmax``, the geometric mean of each criterion's values min-maxed to [0, 1]
+    within the set (0.5 when a criterion is constant), as the DDPO reference code does. One
+    criterion orders the set by its own values either way."""
     criterion_pool: Literal["set", "group"] = "set"
     """Compute pool-relative criteria (deviation, word rarity) within each set (the paper
     recomputes deviation within the high and within the low set) or over all the prompt's responses."""
+    pool: Literal["all", "paired"] = "all"
+    """Responses DivPO selects from: ``all`` the prompt's responses after cleaning; ``paired``
+    only those the paper's ``gap_disjoint`` pairs (gap 5, fallback, same seed) use, as the DDPO
+    reference code does (it builds DivPO data from its paired file)."""
     min_gap: float = Field(0.0, ge=0)
-    """Drop a pair unless chosen score - rejected score is at least this (0 keeps ties)."""
+    """Drop a pair unless chosen score - rejected score is positive and at least this: pairs with
+    equal scores are never made (as ``best_vs_worst`` and ``gap_disjoint``)."""
 
 
 @hookimpl

@@ -158,6 +158,18 @@ def _mean_rank(values: list[np.ndarray]) -> np.ndarray:
     return np.mean([rankdata(v, method="average") - 1.0 for v in values], axis=0)
 
 
+def _geometric_minmax(values: list[np.ndarray]) -> np.ndarray:
+    """prod_k q_k^(1/K), q_k = criterion k min-maxed to [0, 1] within the set (1/2 when constant):
+    the DDPO reference code's combination, the same normalisation as the training weights."""
+    from divtools.data.weights import combine, normalise
+
+    return combine(np.stack([normalise(v, "minmax") for v in values]), "geometric")
+
+
+#: how several criteria's values become one diversity order (``DivpoParams.combine``)
+_COMBINE = {"mean_rank": _mean_rank, "geometric_minmax": _geometric_minmax}
+
+
 class Divpo(PairBuilder):
     """DivPO selection (METHOD.md §5). Per prompt with n responses:
 
@@ -168,7 +180,13 @@ class Divpo(PairBuilder):
        criterion ranks the set and the mean rank orders it. With one criterion the order is that
        criterion's order (the reference re-implementation reversed it in that case).
     3. The m = min(pairs_per_prompt, k) most diverse of the high set are chosen, the m least
-       diverse of the low set rejected, and they are paired in a seeded random order.
+       diverse of the low set rejected, and they are paired in a seeded random order; a pair
+       whose chosen score is not above the rejected one (a tie), or below ``min_gap`` above
+       it, is dropped.
+
+    ``combine: geometric_minmax`` merges several criteria as the reference code does; ``pool:
+    paired`` first restricts each prompt to the responses of its ``gap_disjoint`` pairs (the
+    reference code's input).
 
     Note: with the paper's rho = 25 and 2 pairs, k <= 2 for n < 12, so every high/low response is
     used and the criterion only decides pairs for prompts with at least 12 responses.
@@ -192,10 +210,27 @@ class Divpo(PairBuilder):
             per_crit = [[v[idx] for v, (_, idx) in zip(vals, requests)] for vals in per_crit]
         else:
             per_crit = [c.values(requests) for c in self.criteria]
-        return [_mean_rank([vals[r] for vals in per_crit]) for r in range(len(requests))]
+        merge = _COMBINE[self.params.combine]
+        return [merge([np.asarray(vals[r], dtype=np.float64) for vals in per_crit]) for r in range(len(requests))]
+
+    @staticmethod
+    def _paired_only(groups: Sequence[Group], seed: int) -> list[Group]:
+        """Each group restricted to the responses its paper pairs (gap_disjoint, gap 5, fallback)
+        use, in group order; the Response objects are the same, so weights find them."""
+        from divtools.builtins.pair_builders import GapDisjointParams
+
+        out = []
+        for group in groups:
+            used = {id(x) for pr in GapDisjoint(GapDisjointParams()).build([group], seed=seed)
+                    for x in (pr.chosen, pr.rejected)}
+            out.append(Group(prompt_id=group.prompt_id, prompt=group.prompt, system=group.system,
+                             responses=[r for r in group.responses if id(r) in used]))
+        return out
 
     def build(self, groups: Sequence[Group], *, seed: int) -> list[Pair]:
         p = self.params
+        if p.pool == "paired":
+            groups = self._paired_only(groups, seed)
         plans = []  # (group, scores, rng, high, low)
         requests: list[tuple[Group, list[int]]] = []
         for group in groups:
@@ -226,6 +261,6 @@ class Divpo(PairBuilder):
                 chosen, rejected = high[:1], low[:1]
             rejected = [rejected[int(i)] for i in rng.permutation(len(rejected))]
             for c, r in zip(chosen, rejected):
-                if scores[c] - scores[r] >= p.min_gap:
+                if scores[c] > scores[r] and scores[c] - scores[r] >= p.min_gap:  # never a tie
                     out.append(_pair(group, c, r, self.name))
         return out

@@ -18,6 +18,8 @@ The pair's weight is its chosen (winner) response's w (DDPO uses only the winner
 Then, optionally, every pair weight is divided by the split's mean pair weight (``renormalise:
 dataset``), and last the floor and cap clip the chosen weight, so they hold for the final value.
 The paper's pool is the set of responses appearing in the prompt's pairs (``pool: pairs``).
+The reference code lists a response once per pair it is in (``dedupe_pool: false``); divtools
+counts it once by default, so a response in many pairs does not crowd the pool's min, max and mean.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class WeightSettings:
     """Resolved weight settings (see :class:`divtools.spec.prepare.WeightsSpec`)."""
 
     pool: str = "pairs"
+    dedupe_pool: bool = True
     normalise: str = "minmax"
     combine: str = "geometric"
     floor: float | None = None
@@ -183,8 +186,10 @@ class PairWeights:
     per_metric: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _pools(groups: Sequence[Group], pairs: Sequence[Pair], pool: str) -> tuple[list[tuple[Group, list[int]]], dict[str, int]]:
-    """One pool per prompt that has pairs: indices into its responses (group order)."""
+def _pools(groups: Sequence[Group], pairs: Sequence[Pair], pool: str,
+           dedupe: bool = True) -> tuple[list[tuple[Group, list[int]]], dict[str, int]]:
+    """One pool per prompt that has pairs: indices into its responses (group order; with
+    ``dedupe=False`` and ``pool='pairs'``, chosen then rejected of each pair, repeats kept)."""
     by_prompt: dict[str, list[Pair]] = {}
     for p in pairs:
         by_prompt.setdefault(p.prompt_id, []).append(p)
@@ -196,6 +201,9 @@ def _pools(groups: Sequence[Group], pairs: Sequence[Pair], pool: str) -> tuple[l
             continue
         if pool == "all":
             idx = list(range(len(g.responses)))
+        elif not dedupe:
+            where = {id(r): i for i, r in enumerate(g.responses)}
+            idx = [where[id(x)] for p in these for x in (p.chosen, p.rejected)]
         else:
             used = {id(x) for p in these for x in (p.chosen, p.rejected)}
             idx = [i for i, r in enumerate(g.responses) if id(r) in used]
@@ -208,7 +216,7 @@ def weigh_pairs(groups: Sequence[Group], pairs: Sequence[Pair], metrics: Sequenc
                 settings: WeightSettings) -> PairWeights:
     """Weights and raw deviations for ``pairs`` (built from ``groups``); ``metrics`` are
     ``(label, Metric)``. Degenerate pools are counted in ``stats``."""
-    pools, index = _pools(groups, pairs, settings.pool)
+    pools, index = _pools(groups, pairs, settings.pool, settings.dedupe_pool)
     texts = [[g.responses[i].text for i in idx] for g, idx in pools]
     raw: dict[str, list[np.ndarray]] = {}
     for label, metric in metrics:

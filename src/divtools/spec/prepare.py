@@ -105,6 +105,11 @@ class WeightsSpec(SpecModel):
     the standard normal CDF. Constant deviations give 0.5 for every response."""
     combine: Literal["geometric", "arithmetic"] = "geometric"
     """Across metrics: geometric mean (the paper's "both") or arithmetic mean."""
+    dedupe_pool: bool = True
+    """With ``pool: pairs``, count each response once however many pairs it is in. ``false``:
+    one pool entry per appearance in a pair (chosen, rejected, pair by pair), as the DDPO
+    reference code does; it changes weights only with builders that reuse a response
+    (``all_pairs``), never with ``gap_disjoint``, whose pairs are disjoint."""
     floor: float | None = Field(None, ge=0)
     """Lower bound on the final chosen weight (the paper's intended 0.2); null: none."""
     cap: float | None = Field(None, gt=0)
