@@ -346,6 +346,9 @@ def _load_hf(params, name: str, config: str | None = None):
     if params.cache_dir is not None:
         kwargs["cache_dir"] = str(params.cache_dir)
     try:
+        saved = _load_saved(datasets, name, params.split)
+        if saved is not None:
+            return saved
         return datasets.load_dataset(name, config, **kwargs)
     except FileNotFoundError as exc:
         raise UserError(f"dataset not found: {exc}", file=name, field="source") from None
@@ -357,6 +360,21 @@ def _load_hf(params, name: str, config: str | None = None):
         if "Connection" in cls or "Offline" in cls or "Revision" in cls or "NotFound" in cls or "Hub" in cls:
             raise UserError(f"could not load the dataset ({cls}): {exc}", file=name, field="source") from None
         raise
+
+
+def _load_saved(datasets: Any, name: str, split: str):
+    """A folder written by ``Dataset.save_to_disk`` / ``DatasetDict.save_to_disk`` (Arrow files
+    only, no code), read with ``load_from_disk``: ``load_dataset`` refuses such folders. None for
+    anything else."""
+    folder = Path(name)
+    if not (folder.is_dir() and ((folder / "state.json").is_file() or (folder / "dataset_dict.json").is_file())):
+        return None
+    ds = datasets.load_from_disk(str(folder))
+    if isinstance(ds, datasets.DatasetDict):
+        if split not in ds:
+            raise UserError(f"no split '{split}' in this saved dataset; it has: {', '.join(ds)}", file=name, field="split")
+        return ds[split]
+    return ds
 
 
 def _dataset_rows(ds) -> Iterator[tuple[int, dict[str, Any]]]:

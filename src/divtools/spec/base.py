@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import typing
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, ClassVar, NoReturn
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError, core_schema
@@ -44,6 +44,17 @@ class SpecModel(BaseModel):
         extra="forbid", defer_build=True, validate_default=True, use_attribute_docstrings=True
     )
 
+    #: familiar names from other libraries (TRL, peft) -> where divtools sets the same thing
+    #: (tables in :mod:`divtools.spec.trl_names`); used before "did you mean" by spelling
+    familiar_names: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def unknown_key_hint(cls, key: str, known: list[str]) -> str:
+        """The hint after "unknown key 'KEY'": a familiar name's divtools field, else the closest spelling."""
+        from divtools.spec.trl_names import pointer
+
+        return pointer(cls.familiar_names, key) or suggest(key, known)
+
     @model_validator(mode="wrap")
     @classmethod
     def _unknown_keys(cls, data: Any, handler: Any) -> Any:
@@ -64,7 +75,7 @@ class SpecModel(BaseModel):
             PydanticCustomError(
                 "unknown_key",
                 "unknown key '{key}'{hint}; allowed: {allowed}",
-                {"key": key, "hint": suggest(str(key), sorted(known)), "allowed": allowed},
+                {"key": key, "hint": cls.unknown_key_hint(str(key), sorted(known)), "allowed": allowed},
             )
             for key in unknown
         ]

@@ -127,6 +127,8 @@ def format_errors(exc: ValidationError, data: Any, *, file: str) -> list[str]:
                 node.get("run") == part or node.get("kind") == part or node.get("type") == part
             ):
                 continue
+            if isinstance(part, str) and part.startswith("<") and part.endswith(">"):
+                continue  # the tag of a union divtools discriminates itself (e.g. a file or {hf_dataset: ...})
             clean.append(part)
             if isinstance(node, dict):
                 node = node.get(part)

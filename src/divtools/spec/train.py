@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
+from divtools.spec import trl_names
 from divtools.spec.base import Component, ComponentParams, InputPath, ModelRef, SpecModel
 from divtools.spec.common import OutputSpec
 
 __all__ = [
     "DataSpec",
+    "HfDataSpec",
     "LoraSpec",
     "ModelSpec",
     "PreferenceStage",
@@ -91,9 +94,9 @@ def check_args(stage_kind: str, args: dict[str, Any]) -> dict[str, Any]:
             problems.append(f"args.{key} is set by divtools; use {reserved[key]}")
             continue
         if key not in allowed:
+            hint = trl_names.pointer(trl_names.ARGS, key) or suggest(key, sorted(allowed))
             problems.append(
-                f"unknown args key '{key}'{suggest(key, sorted(allowed))}: not a field of the TRL config "
-                f"for '{stage_kind}' stages"
+                f"unknown args key '{key}'{hint}: not a field of the TRL config for '{stage_kind}' stages"
             )
             continue
         kinds = allowed[key]
@@ -109,8 +112,11 @@ def check_args(stage_kind: str, args: dict[str, Any]) -> dict[str, Any]:
 class ModelSpec(SpecModel):
     """A model to load with ``from_pretrained`` (never with remote code unless asked)."""
 
+    familiar_names: ClassVar[dict[str, str]] = trl_names.MODEL
+
     path: ModelRef
-    """Local folder (relative paths resolve against the spec file's folder) or Hugging Face hub id."""
+    """Local folder or .gguf file (relative paths resolve against the spec file's folder), Hugging Face
+    hub id, or ``preset:<name>`` (offline: ``preset:smollm2-135m-instruct``, see docs/models.md)."""
     revision: str | None = None
     """Hub revision (branch, tag or commit) to pin."""
     tokenizer: ModelRef | None = None
@@ -130,6 +136,8 @@ class ModelSpec(SpecModel):
 class LoraSpec(SpecModel):
     """LoRA adapter (peft). The paper: r=128, alpha=256."""
 
+    familiar_names: ClassVar[dict[str, str]] = trl_names.LORA
+
     r: int = Field(16, ge=1)
     """Rank."""
     alpha: int = Field(32, ge=1)
@@ -140,13 +148,73 @@ class LoraSpec(SpecModel):
     """Modules to adapt: 'all-linear' or a list of module names."""
 
 
-class DataSpec(SpecModel):
-    """The prepared preference data (``run: prepare`` output: JSONL or Parquet)."""
+def _dataset_ref(value: str, info: ValidationInfo) -> str:
+    """A local folder (relative paths resolve against the spec's folder) or a hub id, as written."""
+    value = value.strip()
+    if not value:
+        raise ValueError("give a dataset: a Hugging Face hub id or a local folder")
+    expanded = os.path.expanduser(value)
+    base = (info.context or {}).get("base_dir")
+    if os.path.isabs(expanded) or base is None:
+        return expanded
+    candidate = Path(base) / expanded
+    if value.startswith(("./", "../", "~")) or candidate.exists():
+        return os.path.normpath(candidate)
+    return expanded
 
-    train: InputPath
-    """Training pairs: prompt, chosen, rejected, weight, chosen_score, rejected_score, ids, pair_builder."""
-    eval: InputPath | None = None
-    """Optional held-out pairs, evaluated every ``args.eval_steps``."""
+
+class HfDataSpec(SpecModel):
+    """Preference pairs read straight from a Hugging Face dataset: a hub id, a folder written by
+    ``Dataset.save_to_disk`` / ``DatasetDict.save_to_disk``, or a folder of data files
+    (``datasets.load_dataset`` / ``load_from_disk``). Rows need text columns prompt, chosen and
+    rejected (rename others with ``columns``); weighted objectives also need their weight column."""
+
+    hf_dataset: str
+    """Hub id (e.g. trl-lib/ultrafeedback_binarized) or local folder (relative to the spec file)."""
+    config: str | None = None
+    """Dataset configuration (subset) name."""
+    split: str = "train"
+    """Split to read."""
+    revision: str | None = None
+    """Hub revision (branch, tag or commit) to pin."""
+    columns: dict[str, str] = Field(default_factory=dict)
+    """divtools column -> the dataset's column, e.g. {prompt: question, chosen: response_j, rejected: response_k}."""
+
+    @field_validator("hf_dataset")
+    @classmethod
+    def _where(cls, v: str, info: ValidationInfo) -> str:
+        return _dataset_ref(v, info)
+
+    # the attributes divtools.data.sources' Hugging Face loader reads
+    data_files: ClassVar[None] = None
+    cache_dir: ClassVar[None] = None
+
+    def __str__(self) -> str:  # how messages name it, like a file path
+        return f"{self.hf_dataset} (split {self.split})"
+
+
+def _data_source_kind(value: Any) -> str:
+    return "<hf_dataset>" if isinstance(value, (dict, HfDataSpec)) else "<file>"
+
+
+#: prepared pairs: a JSONL/Parquet file, or {hf_dataset: ...}. The tags are written <...> so that
+#: messages leave them out of the field's location (divtools.spec.loading.format_errors).
+PairsSource = Annotated[
+    Union[Annotated[InputPath, Tag("<file>")], Annotated[HfDataSpec, Tag("<hf_dataset>")]],
+    Discriminator(_data_source_kind),
+]
+
+
+class DataSpec(SpecModel):
+    """The preference data: ``run: prepare`` output (JSONL or Parquet), or a Hugging Face dataset."""
+
+    familiar_names: ClassVar[dict[str, str]] = trl_names.DATA
+
+    train: PairsSource
+    """Training pairs: a prepared file (prompt, chosen, rejected, weight, chosen_score, rejected_score,
+    ids, pair_builder) or a Hugging Face dataset: {hf_dataset: NAME or FOLDER, split: train}."""
+    eval: PairsSource | None = None
+    """Optional held-out pairs (a file or {hf_dataset: ..., split: test}), evaluated every ``args.eval_steps``."""
     chat_template: Literal["auto", "always", "never"] = "auto"
     """Wrap prompt/response as chat messages: auto = when the tokenizer has a chat template."""
     limit: int | None = Field(None, ge=1)
@@ -154,6 +222,17 @@ class DataSpec(SpecModel):
 
 
 class _Stage(SpecModel):
+    familiar_names: ClassVar[dict[str, str]] = trl_names.STAGE
+    #: which TRL config class this stage's args fill (a key of the fields snapshot)
+    args_kind: ClassVar[str] = ""
+
+    @classmethod
+    def unknown_key_hint(cls, key: str, known: list[str]) -> str:
+        hint = trl_names.pointer(cls.familiar_names, key)
+        if not hint and cls.args_kind and key in _fields()[cls.args_kind]:
+            hint = f" (a TRL config field: write it under args, e.g. args: {{{key}: ...}})"
+        return hint or super().unknown_key_hint(key, known)
+
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     """Stage name: its output folder under output.dir, and what later stages' init refers to."""
     init: str = "base"
@@ -168,6 +247,7 @@ class SFTStage(_Stage):
     """Supervised fine-tuning (TRL SFTTrainer) on the responses, loss on response tokens only."""
 
     kind: Literal["sft"]
+    args_kind: ClassVar[str] = "sft"
     responses: Literal["chosen", "all"] = "chosen"
     """Train on the chosen responses, or on every distinct response (chosen and rejected)."""
     data: DataSpec | None = None
@@ -183,6 +263,7 @@ class PreferenceStage(_Stage):
     """Preference optimisation with one objective (DPO, DDPO, ORPO, DORPO, DivPO, ...)."""
 
     kind: Literal["preference"]
+    args_kind: ClassVar[str] = "preference"
     init: str = "previous"
     """Starting weights: 'previous' (the paper: DPO/DDPO start from SFT), 'base' (the paper's ORPO) or a stage name."""
     objective: Annotated[ComponentParams, Component("objective")]
@@ -205,6 +286,7 @@ class RewardModelStage(_Stage):
     """A reward model: regression on transformed scores (L1, the paper's reddit-reward) or Bradley-Terry."""
 
     kind: Literal["reward_model"]
+    args_kind: ClassVar[str] = "reward_model"
     model: ModelSpec | None = None
     """Base model of the reward model (default: the spec's model)."""
     loss: Literal["l1", "bradley_terry"] = "l1"
@@ -243,6 +325,8 @@ Stage = Annotated[Union[SFTStage, PreferenceStage, RewardModelStage], Field(disc
 
 class TrainSpec(SpecModel):
     """Train a model in stages."""
+
+    familiar_names: ClassVar[dict[str, str]] = trl_names.TOP
 
     run: Literal["train"]
     seed: int = 42

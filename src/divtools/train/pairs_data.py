@@ -13,15 +13,37 @@ __all__ = ["REQUIRED", "read_pairs", "preference_rows", "regression_rows", "sft_
 REQUIRED = ("prompt", "chosen", "rejected")
 
 
-def read_pairs(path: Path, *, limit: int | None = None, required: Sequence[str] = REQUIRED) -> list[dict[str, Any]]:
-    """Rows of a JSONL or Parquet preference (or reward) file written by ``run: prepare``."""
-    path = Path(path)
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+def _hf_rows(source: Any, limit: int | None) -> list[dict[str, Any]]:
+    """Rows of a Hugging Face dataset (``data.train: {hf_dataset: ...}``), read by the same loader
+    as prepare's ``hf_dataset`` source; ``columns`` renames the dataset's columns to divtools'."""
+    from divtools.data.sources import _load_hf
 
-        rows = pq.read_table(path).to_pylist()
+    ds = _load_hf(source, source.hf_dataset, source.config)
+    if limit is not None:
+        ds = ds.select(range(min(limit, len(ds))))
+    missing = [theirs for theirs in source.columns.values() if theirs not in ds.column_names]
+    if missing:
+        raise UserError(
+            f"columns: the dataset has no column {', '.join(missing)}; it has: {', '.join(ds.column_names)}",
+            file=str(source),
+        )
+    renames = {theirs: ours for ours, theirs in source.columns.items()}
+    return [{renames.get(k, k): v for k, v in row.items()} for row in ds.to_list()]
+
+
+def read_pairs(path: Any, *, limit: int | None = None, required: Sequence[str] = REQUIRED) -> list[dict[str, Any]]:
+    """Rows of a JSONL or Parquet preference (or reward) file written by ``run: prepare``, or of a
+    Hugging Face dataset (a :class:`divtools.spec.train.HfDataSpec`)."""
+    if hasattr(path, "hf_dataset"):
+        rows = _hf_rows(path, limit)
     else:
-        rows = [row for _, row in read_jsonl(path)]
+        path = Path(path)
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            rows = pq.read_table(path).to_pylist()
+        else:
+            rows = [row for _, row in read_jsonl(path)]
     if limit is not None:
         rows = rows[:limit]
     if not rows:
@@ -35,7 +57,15 @@ def read_pairs(path: Path, *, limit: int | None = None, required: Sequence[str] 
         )
     for i, row in enumerate(rows):
         for c in required:
-            if not isinstance(row.get(c), str):
+            value = row.get(c)
+            if isinstance(value, list) and all(isinstance(m, dict) and "content" in m for m in value):
+                raise UserError(
+                    f"row {i}: column '{c}' holds chat messages (TRL's conversational format); this version "
+                    "reads text columns only: give prompt, chosen and rejected as text (the chat template "
+                    "is applied by data.chat_template)",
+                    file=str(path),
+                )
+            if not isinstance(value, str):
                 raise UserError(f"row {i}: column '{c}' must be a string", file=str(path))
     return rows
 
