@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Backend",
     "Embedder",
+    "Equivalence",
     "Group",
     "GroupResult",
     "Metric",
@@ -68,6 +69,9 @@ class GroupResult:
 
     deviation: np.ndarray
     diversity: float
+    #: secondary group values a metric also reports (e.g. utility_k at other patiences), each
+    #: aggregated over prompts like ``diversity``; keys are short JSON-able names
+    extras: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,6 +116,50 @@ class Metric(ABC):
     def groups(self, groups: Sequence[Sequence[str]]) -> list[GroupResult]:
         """Many groups at once; embedding metrics override this to encode in one batch."""
         return [self.group(texts) for texts in groups]
+
+    def groups_with_prompts(self, groups: Sequence[Sequence[str]], prompts: Sequence[str]) -> list[GroupResult]:
+        """:meth:`groups` with each group's prompt. Metrics that judge (prompt, text) pairs (e.g.
+        utility_k's quality scorer) override this; the evaluate run calls it."""
+        return self.groups(groups)
+
+    def calibrate(self, groups: Sequence[Sequence[str]], prompts: Sequence[str]) -> None:
+        """Called once by an evaluate run, before any value is measured, with every system's
+        groups and their prompts: a metric that maps values by the run's own distribution (e.g.
+        quality quantiles) fits it here, so every system is measured on the same scale."""
+
+
+class Equivalence(ABC):
+    """Are two responses to one prompt functionally the same? (NoveltyBench's equivalence test.)
+
+    Used by the partition behind ``distinct_k`` and ``utility_k``: a greedy pass asks, for each
+    class's first member (the anchor), which later unassigned responses join it.
+    """
+
+    @abstractmethod
+    def matches(self, prompt: str, anchor: str, candidates: Sequence[str]) -> np.ndarray:
+        """One bool per candidate: equivalent to ``anchor``."""
+
+    def partition(self, prompt: str, texts: Sequence[str]) -> list[int]:
+        """NoveltyBench's greedy partition (``src/partition.py``): for i in order, an unassigned
+        text opens class c; every later unassigned text equivalent to it (the class's first
+        member) joins c. Returns each text's class index (0, 1, ... in order of opening).
+        Override to prepare per-group state (e.g. embed the group once), then call this."""
+        labels = [-1] * len(texts)
+        classes = 0
+        for i in range(len(texts)):
+            if labels[i] >= 0:
+                continue
+            labels[i] = classes
+            rest = [j for j in range(i + 1, len(texts)) if labels[j] < 0]
+            if rest:
+                hits = np.asarray(self.matches(prompt, texts[i], [texts[j] for j in rest]), dtype=bool)
+                if hits.shape != (len(rest),):
+                    raise ValueError(f"{type(self).__name__}.matches returned {hits.shape} answers for {len(rest)} candidates")
+                for j, hit in zip(rest, hits):
+                    if hit:
+                        labels[j] = classes
+            classes += 1
+        return labels
 
 
 class Scorer(ABC):

@@ -33,6 +33,7 @@ HOOK_KINDS: dict[str, str] = {
     "divtools_register_sources": "source",
     "divtools_register_backends": "backend",
     "divtools_register_reporters": "reporter",
+    "divtools_register_equivalences": "equivalence",
 }
 
 
@@ -101,6 +102,15 @@ def divtools_register_backends(register: Register) -> None:
 def divtools_register_reporters(register: Register) -> None:
     """Register report writers: an evaluation report -> files in the output directory
     (:class:`divtools.api.Reporter`).
+
+    :param register: call ``register(name, params=ParamsModel, impl=...)``.
+    """
+
+
+@hookspec
+def divtools_register_equivalences(register: Register) -> None:
+    """Register equivalence tests: are two responses to a prompt functionally the same?
+    (:class:`divtools.api.Equivalence`; the partition behind ``distinct_k`` and ``utility_k``).
 
     :param register: call ``register(name, params=ParamsModel, impl=...)``.
     """

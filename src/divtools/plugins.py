@@ -54,6 +54,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "divtools.builtins.sources",
     "divtools.builtins.backends",
     "divtools.builtins.reporters",
+    "divtools.builtins.equivalences",
 )
 
 

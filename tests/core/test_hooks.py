@@ -61,6 +61,14 @@ def test_hook_divtools_register_reporters(loaded):
     _check(loaded, "reporter")
 
 
+def test_hook_divtools_register_equivalences(loaded):
+    _check(loaded, "equivalence")
+    # a plugin's equivalence test serves the built-in distinct_k like a built-in one
+    from divtools.spec.base import ComponentParams
+
+    assert issubclass(loaded.registries["equivalence"].get("unigram").params, ComponentParams)
+
+
 def test_hook_divtools_register_commands(loaded):
     @click.group()
     def group():

@@ -22,6 +22,8 @@ CONFIGS = {
     "vendi_style": {"kind": "vendi", "embedder": {"kind": "stylometric"}},
     "embedding_style": {"kind": "embedding_diversity", "embedder": {"kind": "stylometric"}},
     "embedding_tfidf": {"kind": "embedding_diversity", "embedder": {"kind": "tfidf"}},
+    "distinct_k_unigram": {"kind": "distinct_k", "equivalence": {"kind": "unigram"}},
+    "utility_k_unigram": {"kind": "utility_k", "equivalence": {"kind": "unigram"}, "quality": {"kind": "length"}},
 }
 SLOW_CONFIGS = {"embedding_minilm": {"kind": "embedding_diversity", "embedder": {"kind": "minilm", "device": "cpu"}}}
 
@@ -34,6 +36,8 @@ DIRECTION = {
     "self_repetition": False,
     "vendi": True,
     "embedding_diversity": True,
+    "distinct_k": True,
+    "utility_k": True,
 }
 
 N = 8

@@ -23,6 +23,7 @@ PARAMS = {
     "source": _params("fx_source"),
     "backend": _params("fx_backend"),
     "reporter": _params("fx_reporter"),
+    "equivalence": _params("fx_equivalence"),
 }
 
 # the lazy target: listing and validating must never import it
@@ -67,6 +68,11 @@ def divtools_register_backends(register):
 @hookimpl
 def divtools_register_reporters(register):
     register("fx_reporter", params=PARAMS["reporter"], impl=LAZY)
+
+
+@hookimpl
+def divtools_register_equivalences(register):
+    register("fx_equivalence", params=PARAMS["equivalence"], impl=LAZY)
 
 
 @hookimpl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from divtools.hookspecs import hookimpl
 from divtools.spec.base import Component, ComponentParams, MetricParams
@@ -100,13 +100,54 @@ class VendiParams(MetricParams):
     """Reuse and store vectors in the embedding cache."""
 
 
+EquivalenceSpec = Annotated[ComponentParams, Component("equivalence")]
+ScorerSpec = Annotated[ComponentParams, Component("scorer")]
+
+
+class DistinctKParams(MetricParams):
+    """NoveltyBench's distinct_k: the number of equivalence classes among k samples (greedy
+    partition; Zhang et al. 2025). Higher = more diverse."""
+
+    kind: Literal["distinct_k"] = "distinct_k"
+    equivalence: EquivalenceSpec = Field(default_factory=lambda: {"kind": "embedding_cosine"})
+    """The equivalence test: ``embedding_cosine`` (default, offline, any embedder), ``unigram``
+    (NoveltyBench's ROUGE-1 rule), ``classifier`` (an HF pair classifier), ``chunked``, or a plugin's."""
+    k: int | None = Field(None, ge=1)
+    """Count over the first k samples of each prompt (NoveltyBench: 10); unset: all N."""
+
+
+class UtilityKParams(DistinctKParams):
+    """NoveltyBench's utility_k: patience-discounted 1-10 quality of the samples that open a
+    new equivalence class. Higher = more novel and good."""
+
+    kind: Literal["utility_k"] = "utility_k"  # type: ignore[assignment]
+    quality: ScorerSpec
+    """Any divtools scorer giving each (prompt, sample) its quality (e.g. ``{kind: reward_model, ...}``)."""
+    quality_thresholds: list[float] | None = Field(None, min_length=9, max_length=9)
+    """Nine ascending scores mapping quality to 1..10 (``bisect_left + 1``; NoveltyBench's values for
+    Skywork-Reward-Gemma-2-27B-v0.2: -7.71875, -6.28125, -6.0, -5.71875, -5.5, -5.0, -4.375,
+    -3.4375, -2.046875). Unset: the deciles of the run's own scores (all systems pooled)."""
+    patience: float = Field(0.8, gt=0.0, le=1.0)
+    """Discount p per sample (NoveltyBench: 0.8); 1 = plain mean over the k samples."""
+    patience_sweep: list[Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
+        default_factory=lambda: [0.5, 0.8, 0.9, 0.95, 1.0])
+    """Patiences also reported (as ``extras``: ``patience=<p>``) beside the main value."""
+
+    @field_validator("quality_thresholds")
+    @classmethod
+    def _ascending(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(b < a for a, b in zip(value, value[1:])):
+            raise ValueError("quality_thresholds must be in ascending order")
+        return value
+
+
 _IMPL = "divtools.metrics."
 
 
 @hookimpl
 def divtools_register_metrics(register) -> None:
     """distinct_n, embedding_diversity, ngram_diversity, self_bleu, compression_ratio,
-    homogenization, self_repetition, vendi."""
+    homogenization, self_repetition, vendi, distinct_k, utility_k."""
     register("distinct_n", params=DistinctNParams, impl=_IMPL + "distinct:DistinctN")
     register("embedding_diversity", params=EmbeddingDiversityParams, impl=_IMPL + "embedding:EmbeddingDiversity")
     register("ngram_diversity", params=NgramDiversityParams, impl=_IMPL + "ngram_diversity:NgramDiversity")
@@ -115,3 +156,5 @@ def divtools_register_metrics(register) -> None:
     register("homogenization", params=HomogenizationParams, impl=_IMPL + "homogenization:Homogenization")
     register("self_repetition", params=SelfRepetitionParams, impl=_IMPL + "self_repetition:SelfRepetition")
     register("vendi", params=VendiParams, impl=_IMPL + "vendi:Vendi")
+    register("distinct_k", params=DistinctKParams, impl=_IMPL + "novelty:DistinctK")
+    register("utility_k", params=UtilityKParams, impl=_IMPL + "novelty:UtilityK")
