@@ -2,7 +2,7 @@
 
 What it shows (issue 4):
 1. the whole prepare run scales linearly in the number of prompts (time per 10k responses is flat);
-2. the weight step (deviation -> weights, METHOD.md §3) costs <= 5% of the embedding step.
+2. the weight step (deviation -> weights, docs/method.md §3) costs <= 5% of the embedding step.
 
 Setup: responses per prompt follow a WritingPrompts-like skew (median 2, mean ~5.6, max 60);
 ~80 words per response from a Zipf vocabulary; upvotes heavy-tailed. Deviation metric:

@@ -78,7 +78,7 @@ def test_split_by_prompt_is_seeded_and_order_free():
 
 
 def hand_transform(votes, x):
-    """METHOD.md §2 written out: shift so min is 1, log(1+x) 100 times, min-max to [-1, 1]."""
+    """docs/method.md §2 written out: shift so min is 1, log(1+x) 100 times, min-max to [-1, 1]."""
     shift = 1 - min(votes)
 
     def squash(v):

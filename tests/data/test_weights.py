@@ -1,4 +1,4 @@
-"""Deviation -> weights (METHOD.md §3) against an independent re-computation."""
+"""Deviation -> weights (docs/method.md §3) against an independent re-computation."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def reference_deviation(vectors):
 
 
 def reference_weights(devs_per_metric):
-    """METHOD.md §3 verbatim: s in [-1, 1] (0 if constant), u = prod ((s+1)/2)^(1/K), w = u / mean(u)."""
+    """docs/method.md §3 verbatim: s in [-1, 1] (0 if constant), u = prod ((s+1)/2)^(1/K), w = u / mean(u)."""
     k = len(devs_per_metric)
     n = len(devs_per_metric[0])
     s = []
@@ -76,7 +76,7 @@ def test_paper_preset_equals_method_section_3(pool_size, n_metrics):
     full, _ = pool_weights(np.array(devs))
     assert full.mean() == pytest.approx(1.0, abs=1e-12)
     if pool_size == 2 and n_metrics == 1:
-        # METHOD.md §3: with N = 2 both deviations are equal, so every weight is 1
+        # docs/method.md §3: with N = 2 both deviations are equal, so every weight is 1
         assert np.all(result.weight == 1.0)
         assert result.stats["pools_constant_deviation"] == {"semantic": 1}
     if pool_size >= 3 and n_metrics == 1:

@@ -35,7 +35,7 @@ def test_deviation_matches_loop():
 def test_small_groups():
     assert pairwise_cosine_deviation(np.ones((1, 3))).tolist() == [0.0]
     assert np.isnan(mean_pairwise_cosine_distance(np.ones((1, 3))))
-    # N = 2: both deviations equal (METHOD.md §3: every weight is 1)
+    # N = 2: both deviations equal (docs/method.md §3: every weight is 1)
     d = pairwise_cosine_deviation(np.array([[1.0, 0.0], [0.6, 0.8]]))
     assert d[0] == d[1] == pytest.approx(0.4)
 

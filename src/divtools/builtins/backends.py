@@ -1,7 +1,7 @@
 """Built-in generation backends: ``transformers`` (local or hub model, LoRA adapters) and
 ``openai_compatible`` (any server speaking the OpenAI chat-completions API).
 
-Defaults follow the paper's evaluation protocol (METHOD.md §6): K = 4 samples per prompt (the
+Defaults follow the paper's evaluation protocol (docs/method.md §6): K = 4 samples per prompt (the
 evaluate run's ``num_samples``), temperature 1.0, top-k 50, top-p 0.95, repetition penalty 1.1,
 up to 2048 new tokens. Only pydantic here; the implementations import torch/transformers/urllib
 when used.
@@ -33,7 +33,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class SamplingSettings(ComponentParams):
-    """Sampling settings shared by the model backends (paper defaults, METHOD.md §6)."""
+    """Sampling settings shared by the model backends (paper defaults, docs/method.md §6)."""
 
     temperature: float = Field(1.0, ge=0.0)
     """Sampling temperature; 0 means greedy decoding (every sample the same)."""

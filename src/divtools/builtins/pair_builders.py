@@ -22,7 +22,7 @@ __all__ = [
 
 
 class GapDisjointParams(ComponentParams):
-    """The paper's pairs (METHOD.md §2): per prompt, disjoint random pairs of unused responses whose
+    """The paper's pairs (docs/method.md §2): per prompt, disjoint random pairs of unused responses whose
     scores differ by at least ``gap``; when no such pair is left, any pair with different scores.
     The higher score wins; each response is in at most one pair."""
 
@@ -96,7 +96,7 @@ Criterion = Annotated[
 
 
 class DivpoParams(ComponentParams):
-    """DivPO selection (Lanchantin et al. 2025, as set up in the DDPO paper, METHOD.md §5): take the
+    """DivPO selection (Lanchantin et al. 2025, as set up in the DDPO paper, docs/method.md §5): take the
     top k and bottom k responses by score, k = min(max(2, floor(n*rho/100)), floor(n/2)); pair the
     most diverse of the top set (chosen) with the least diverse of the bottom set (rejected)."""
 

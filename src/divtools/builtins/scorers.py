@@ -30,7 +30,7 @@ class LengthParams(ScorerParams):
     """Whitespace-separated words, or Unicode characters."""
 
 
-#: the paper's reward-model input (METHOD.md §6)
+#: the paper's reward-model input (docs/method.md §6)
 REWARD_TEMPLATE = "<prompt>{prompt}</prompt><response>{response}</response>"
 
 

@@ -108,7 +108,7 @@ class HfDatasetSourceParams(_HubParams, _TabularParams):
 class WritingPromptsSourceParams(_HubParams):
     """The paper's data: Reddit r/WritingPrompts as in ``euclaise/WritingPrompts_preferences``
     (columns ``post_title``, ``post_text``, ``comment_texts``, ``comment_scores``). Prompt =
-    title without its first leading bracket tag, a newline, the post text (METHOD.md §2)."""
+    title without its first leading bracket tag, a newline, the post text (docs/method.md §2)."""
 
     kind: Literal["writingprompts"] = "writingprompts"
     name: str = "euclaise/WritingPrompts_preferences"

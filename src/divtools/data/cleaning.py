@@ -1,4 +1,4 @@
-"""Cleaning (METHOD.md §2): the paper's rules plus the ones the reference code forgot.
+"""Cleaning (docs/method.md §2): the paper's rules plus the ones the reference code forgot.
 
 Every dropped response is counted under a reason in a :class:`DropReport`; a prompt left with
 fewer than ``min_responses`` responses is dropped with all of them (reason

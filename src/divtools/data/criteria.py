@@ -1,4 +1,4 @@
-"""DivPO diversity criteria: per-response diversity values, higher = more diverse (METHOD.md §5).
+"""DivPO diversity criteria: per-response diversity values, higher = more diverse (docs/method.md §5).
 
 Each criterion answers many ``(group, indices)`` requests at once, so embedding metrics encode in
 one batch and a language model scores in batches.

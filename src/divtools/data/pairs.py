@@ -1,4 +1,4 @@
-"""Pair builders (METHOD.md §2, §5): scored groups -> preference pairs, seeded.
+"""Pair builders (docs/method.md §2, §5): scored groups -> preference pairs, seeded.
 
 Every random choice for a prompt comes from a generator seeded with ``(seed, hash(prompt_id))``,
 so a prompt's pairs depend only on the seed and that prompt's responses: the same seed gives
@@ -52,7 +52,7 @@ def _oriented(group: Group, scores: np.ndarray, a: int, b: int, builder: str) ->
 
 
 class GapDisjoint(PairBuilder):
-    """METHOD.md §2. Walk the responses in a seeded random order; pair each unused response with the
+    """docs/method.md §2. Walk the responses in a seeded random order; pair each unused response with the
     next unused one whose score differs by at least ``gap``. Then (fallback) the same walk over the
     leftovers with any nonzero difference. Each response is in at most one pair; higher score wins.
 
@@ -147,7 +147,7 @@ class BestVsWorst(PairBuilder):
 
 
 def divpo_set_size(n: int, rho: float, min_set_size: int = 2) -> int:
-    """k = min(max(min_set_size, floor(n * rho / 100)), floor(n / 2)) (METHOD.md §5)."""
+    """k = min(max(min_set_size, floor(n * rho / 100)), floor(n / 2)) (docs/method.md §5)."""
     return min(max(min_set_size, math.floor(n * rho / 100 + 1e-9)), n // 2)
 
 
@@ -171,7 +171,7 @@ _COMBINE = {"mean_rank": _mean_rank, "geometric_minmax": _geometric_minmax}
 
 
 class Divpo(PairBuilder):
-    """DivPO selection (METHOD.md §5). Per prompt with n responses:
+    """DivPO selection (docs/method.md §5). Per prompt with n responses:
 
     1. k = min(max(2, floor(n * rho / 100)), floor(n / 2)); high set = the k best scores, low set
        = the k worst (score ties broken at random, seeded).

@@ -1,4 +1,4 @@
-"""The paper's vote transform for reward-model targets (METHOD.md §2).
+"""The paper's vote transform for reward-model targets (docs/method.md §2).
 
 t(x) = minmax_[-1, 1]( log1p^(100)(x + c) ),  c = 1 - min(votes)
 

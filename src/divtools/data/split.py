@@ -1,4 +1,4 @@
-"""Split groups by prompt (METHOD.md §2: 90/10, seed 42)."""
+"""Split groups by prompt (docs/method.md §2: 90/10, seed 42)."""
 
 from __future__ import annotations
 

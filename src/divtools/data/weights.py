@@ -1,4 +1,4 @@
-"""Deviation -> training weights (METHOD.md §3).
+"""Deviation -> training weights (docs/method.md §3).
 
 For one prompt's pool of N responses and K metrics with raw deviations d_k,i:
 

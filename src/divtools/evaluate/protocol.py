@@ -1,4 +1,4 @@
-"""The comparison protocol (METHOD.md §6): one recorded prompt list, the same N per prompt.
+"""The comparison protocol (docs/method.md §6): one recorded prompt list, the same N per prompt.
 
 - Prompt list: the spec's ids (or ids file), else the prompts file's order, else the gold file's,
   else first appearance in the generations files; optionally cut to the first ``limit``.
@@ -26,7 +26,7 @@ from divtools.evaluate.rows import Sample
 
 __all__ = ["PAPER_K", "Protocol", "SystemSamples", "choose_n", "group_system", "seeded_rng", "subsample_gold"]
 
-#: samples per prompt in the paper's evaluation (METHOD.md §6)
+#: samples per prompt in the paper's evaluation (docs/method.md §6)
 PAPER_K = 4
 
 

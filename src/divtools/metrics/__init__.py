@@ -5,7 +5,7 @@ Every metric answers one group (the responses to one prompt) with a
 
 - ``deviation``: one float per text, **higher = more different from the other texts of the group,
   for every metric**, whatever the direction of its diversity value. It is the DDPO/DORPO
-  training signal (METHOD.md §3); only its order and spacing within a group matter there.
+  training signal (docs/method.md §3); only its order and spacing within a group matter there.
 - ``diversity``: the group's value under the metric's published formula. Its direction is the
   class attribute ``higher_is_more_diverse`` (False for self-BLEU, homogenization, compression
   ratio and self-repetition, whose published values grow with repetition).

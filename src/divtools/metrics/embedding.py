@@ -1,4 +1,4 @@
-"""Embedding diversity: the DDPO paper's semantic and style diversity (METHOD.md §3, §6).
+"""Embedding diversity: the DDPO paper's semantic and style diversity (docs/method.md §3, §6).
 
 Plain functions (:func:`pairwise_cosine_deviation`, :func:`mean_pairwise_cosine_distance`)
 serve the training-weight code and the benchmarks; :class:`EmbeddingDiversity` is the metric.
@@ -67,7 +67,7 @@ def embed_groups(embedder: Any, groups: Sequence[Sequence[str]], *, cache: bool 
 class EmbeddingDiversity(Metric):
     """Mean pairwise cosine distance of a group's embeddings (any embedder).
 
-    - deviation_i = (1/(N−1)) Σ_{j≠i} (1 − cos(e_i, e_j)): METHOD.md §3's raw deviation.
+    - deviation_i = (1/(N−1)) Σ_{j≠i} (1 − cos(e_i, e_j)): docs/method.md §3's raw deviation.
     - diversity = mean pairwise cosine distance = mean_i deviation_i (the paper's semantic
       diversity with jina-embeddings-v3, style diversity with AnnaWegmann/Style-Embedding).
       Higher = more diverse. An unbiased mean over pairs: its expectation does not depend on N.

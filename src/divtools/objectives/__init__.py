@@ -1,4 +1,4 @@
-"""Preference objectives: pure per-example losses on log-probabilities (METHOD.md §4-5)."""
+"""Preference objectives: pure per-example losses on log-probabilities (docs/method.md §4-5)."""
 
 from __future__ import annotations
 

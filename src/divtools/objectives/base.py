@@ -69,7 +69,7 @@ def reduce_batch(
 ) -> "torch.Tensor":
     """Batch loss from per-example losses.
 
-    - ``mean``: (1/B) Σ_i ℓ_i — the paper (METHOD.md §4: "batch mean, no renormalisation by Σw").
+    - ``mean``: (1/B) Σ_i ℓ_i — the paper (docs/method.md §4: "batch mean, no renormalisation by Σw").
     - ``weight_normalized``: Σ_i ℓ_i / Σ_i w_i, where ℓ_i already carries its weight w_i, i.e. the
       weighted average Σ w_i ℓ'_i / Σ w_i of the unweighted losses ℓ'_i. A batch whose weights
       are all 0 gives 0. Under data parallelism and gradient accumulation the normaliser is the

@@ -1,7 +1,7 @@
 """DPO, deviation-weighted DPO (DDPO) and DivPO's DPO loss.
 
 Pure functions on per-example summed log-probabilities; see :mod:`divtools.objectives.base`
-for the batch keys. Formulas follow METHOD.md §4 and TRL 1.16's ``DPOTrainer._compute_loss``
+for the batch keys. Formulas follow docs/method.md §4 and TRL 1.16's ``DPOTrainer._compute_loss``
 (``loss_type`` "sigmoid", "ipo", "hinge"), which the tests match to 1e-6.
 """
 
@@ -56,7 +56,7 @@ def dpo_losses(
 
 
 class DPO(PreferenceObjective):
-    """Direct preference optimisation: ℓ_DPO per pair, batch mean (METHOD.md §4)."""
+    """Direct preference optimisation: ℓ_DPO per pair, batch mean (docs/method.md §4)."""
 
     needs_reference: ClassVar[bool] = True
     columns: ClassVar[tuple[str, ...]] = ()
@@ -100,7 +100,7 @@ class DivPO(DPO):
     """DivPO (Lanchantin et al. 2025): plain DPO on pairs chosen by the ``divpo`` pair builder.
 
     The loss is DPO's; what makes it DivPO is the data (most diverse of the top ρ% vs least diverse
-    of the bottom ρ%, METHOD.md §5), so :meth:`check_dataset` refuses data built otherwise.
+    of the bottom ρ%, docs/method.md §5), so :meth:`check_dataset` refuses data built otherwise.
     """
 
     columns: ClassVar[tuple[str, ...]] = ("pair_builder",)

@@ -1,5 +1,5 @@
 """The ``reward_model`` scorer: quality = a sequence-classification model's output on the
-paper's input format (METHOD.md §6, "reddit-reward")::
+paper's input format (docs/method.md §6, "reddit-reward")::
 
     <prompt>{prompt}</prompt><response>{response}</response>
 

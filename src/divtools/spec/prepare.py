@@ -1,6 +1,6 @@
 """``run: prepare`` — groups -> cleaning -> split -> pairs -> deviations -> weights -> dataset.
 
-See ``docs/data.md`` for every option and which one the paper used (METHOD.md §2, §3, §5).
+See ``docs/data.md`` for every option and which one the paper used (docs/method.md §2, §3, §5).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ __all__ = [
     "WeightsSpec",
 ]
 
-#: the paper's moderator/bot comment markers (METHOD.md §2)
+#: the paper's moderator/bot comment markers (docs/method.md §2)
 BOT_MARKERS = (
     "**Welcome to the Prompt!**",
     "this submission has been removed",
@@ -79,7 +79,7 @@ class SplitSpec(SpecModel):
 
 #: named settings; fields set explicitly in the spec override the preset's values
 WEIGHT_PRESETS: dict[str, dict[str, Any]] = {
-    # METHOD.md §3 as the reference code runs it: pool = responses in the prompt's pairs,
+    # docs/method.md §3 as the reference code runs it: pool = responses in the prompt's pairs,
     # min-max to [-1, 1], geometric mean of (s+1)/2, divide by the pool mean; no floor.
     "paper": dict(pool="pairs", normalise="minmax", combine="geometric", floor=None, cap=None, renormalise="none"),
     # the paper's intended "minimum deviation" fix, applied to the chosen weight for real
@@ -90,10 +90,10 @@ WEIGHT_PRESETS: dict[str, dict[str, Any]] = {
 
 
 class WeightsSpec(SpecModel):
-    """Deviation -> per-pair weight (METHOD.md §3). A field you set overrides the preset's value."""
+    """Deviation -> per-pair weight (docs/method.md §3). A field you set overrides the preset's value."""
 
     preset: Literal["paper", "paper_floor", "uniform"] = "paper"
-    """``paper``: exactly METHOD.md §3 (pool = pairs, min-max, geometric mean, mean 1 per pool, no
+    """``paper``: exactly docs/method.md §3 (pool = pairs, min-max, geometric mean, mean 1 per pool, no
     floor); ``paper_floor``: the same with a real floor of 0.2 on the chosen weight (the paper's
     intended fix); ``uniform``: every weight is 1."""
     pool: Literal["pairs", "all"] = "pairs"
@@ -165,7 +165,7 @@ class PrepareSpec(SpecModel):
     """Deviation -> weight settings."""
     reward_data: bool = False
     """Also write ``reward_train``/``reward_eval`` files: one row per response with its score and
-    the paper's transformed reward-model target in [-1, 1] (METHOD.md §2)."""
+    the paper's transformed reward-model target in [-1, 1] (docs/method.md §2)."""
     output: OutputSpec
 
     @model_validator(mode="after")

@@ -299,7 +299,7 @@ class RewardModelStage(_Stage):
     input_template: str = "<prompt>{prompt}</prompt><response>{response}</response>"
     """How (prompt, response) becomes the reward model's input text (l1)."""
     targets: Literal["transformed_votes", "raw"] = "transformed_votes"
-    """l1 targets: METHOD.md §2 vote transform (shift to min 1, log1p ×100, min-max to [-1, 1]) or raw scores."""
+    """l1 targets: docs/method.md §2 vote transform (shift to min 1, log1p ×100, min-max to [-1, 1]) or raw scores."""
 
     @field_validator("args")
     @classmethod
