@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
+from divtools.spec.overrides import SET_HELP
+
 __all__ = ["command"]
 
 
 @click.command("run")
 @click.argument("spec_file", type=click.Path(path_type=Path))
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="Override a spec value by dotted path, e.g. --set train.model.path=./tiny (repeatable).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def command(spec_file: Path, sets: tuple[str, ...], quiet: bool) -> None:
     """Run the spec in SPEC_FILE (prepare, train or evaluate)."""

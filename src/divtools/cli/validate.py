@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from divtools.spec.overrides import SET_HELP
+
 from divtools.errors import EXIT_USER_ERROR, UserError
 
 __all__ = ["command"]
@@ -11,7 +13,7 @@ __all__ = ["command"]
 
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a spec value (dotted path).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option("--no-path-check", is_flag=True,
               help="Do not require input files to exist yet (a train spec before its prepare run).")
 def command(files: tuple[str, ...], sets: tuple[str, ...], no_path_check: bool) -> None:

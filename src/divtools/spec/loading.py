@@ -19,6 +19,7 @@ from divtools.spec.evaluate import EvaluateSpec
 from divtools.spec.pipeline import PipelineSpec
 from divtools.spec.prepare import PrepareSpec
 from divtools.spec.train import TrainSpec
+from divtools.spec.overrides import apply_overrides
 from divtools.spec.yaml_loader import load_yaml
 
 __all__ = ["RUN_KINDS", "RunSpec", "apply_overrides", "format_errors", "load_spec", "read_spec_file", "validate_spec"]
@@ -77,34 +78,6 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
             f"the top level must be a mapping of settings (run: ..., ...), not a {type(data).__name__}",
             file=name,
         )
-    return data
-
-
-def apply_overrides(data: dict[str, Any], sets: Iterable[str], *, file: str | None = None) -> dict[str, Any]:
-    """Apply ``key.sub=value`` overrides (value parsed as YAML; list items by index)."""
-    for item in sets:
-        if "=" not in item:
-            raise UserError(f"override '{item}' must look like key.path=value", file=file, field="--set")
-        dotted, raw = item.split("=", 1)
-        value = load_yaml(raw) if raw.strip() else ""
-        keys = dotted.strip().split(".")
-        node: Any = data
-        for i, key in enumerate(keys):
-            last = i == len(keys) - 1
-            if isinstance(node, list):
-                if not key.isdigit() or int(key) >= len(node):
-                    raise UserError(f"'{key}' is not an index of the list at '{'.'.join(keys[:i])}'", file=file, field="--set")
-                if last:
-                    node[int(key)] = value
-                else:
-                    node = node[int(key)]
-            elif isinstance(node, dict):
-                if last:
-                    node[key] = value
-                else:
-                    node = node.setdefault(key, {})
-            else:
-                raise UserError(f"cannot set '{dotted}': '{'.'.join(keys[:i])}' is not a mapping", file=file, field="--set")
     return data
 
 
