@@ -1,6 +1,6 @@
 """Every divtools hook. A plugin implements any of them with ``@divtools.hookimpl``.
 
-Each registration hook receives a :class:`~divtools.plugins.Register` bound to one component
+Each registration hook receives a :class:`~divtools.registry.Register` bound to one component
 kind and to the calling plugin, so every registered component knows its plugin and version.
 Registration hooks fire once, when plugins load (the first time a registry is needed); the
 registries are frozen afterwards. ``pm.check_pending()`` runs after loading, so a misspelt hook
@@ -16,7 +16,7 @@ import pluggy
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import click
 
-    from divtools.plugins import Register
+    from divtools.registry import Register
 
 __all__ = ["hookspec", "hookimpl", "HOOK_KINDS"]
 

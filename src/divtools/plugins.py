@@ -18,13 +18,13 @@ import os
 import sys
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import pluggy
 
 from divtools import hookspecs
 from divtools.errors import DivtoolsError
-from divtools.registry import ComponentInfo, Registry, RegistryError, suggest
+from divtools.registry import ComponentInfo, Register, Registry, suggest
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -38,8 +38,6 @@ __all__ = [
     "plugin_set",
     "registries",
 ]
-
-T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "divtools"
 ENV_LOAD = "DIVTOOLS_LOAD_PLUGINS"
@@ -56,61 +54,6 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "divtools.builtins.reporters",
     "divtools.builtins.equivalences",
 )
-
-
-# metrics and scorers carry a report label, so their params extend a labelled base
-_PARAMS_BASE = {"metric": "MetricParams", "scorer": "ScorerParams"}
-
-
-class Register(Generic[T]):
-    """The callable a registration hook receives; bound to one kind and one plugin.
-
-    ``register(name, params=Model, impl=factory, description=None, override=False)``:
-
-    - ``params``: a :class:`divtools.spec.base.ComponentParams` subclass whose ``kind`` field is
-      ``Literal[name]``; it validates the component's spec entry.
-    - ``impl``: a callable taking the validated params and returning the component, or a
-      ``"module:attr"`` string imported only when the component is used.
-    - ``description``: one line for ``divtools list``; defaults to the params docstring.
-    - ``override``: replace a component of the same name registered earlier (shown in listings).
-    """
-
-    def __init__(self, kind: str, plugin: str, version: str | None) -> None:
-        self.kind = kind
-        self.plugin = plugin
-        self.version = version
-        self.staged: list[tuple[ComponentInfo[T], bool]] = []
-
-    def __call__(
-        self,
-        name: str,
-        *,
-        params: type,
-        impl: Any,
-        description: str | None = None,
-        override: bool = False,
-    ) -> None:
-        where = f"plugin '{self.plugin}', {self.kind} '{name}'"
-        base = _PARAMS_BASE.get(self.kind, "ComponentParams")
-        import divtools.spec.base as spec_base
-
-        if not (isinstance(params, type) and issubclass(params, getattr(spec_base, base))):
-            raise RegistryError(f"{where}: params must subclass divtools.{base}")
-        kind_field = params.model_fields.get("kind")
-        literal = getattr(kind_field, "annotation", None)
-        if kind_field is None or getattr(literal, "__args__", None) != (name,):
-            raise RegistryError(f"{where}: params model needs the field kind: Literal['{name}']")
-        doc = description if description is not None else (params.__doc__ or "")
-        info: ComponentInfo[T] = ComponentInfo(
-            kind=self.kind,
-            name=name,
-            params=params,
-            impl=impl,
-            plugin=self.plugin,
-            plugin_version=self.version,
-            description=doc.strip(),
-        )
-        self.staged.append((info, override))
 
 
 class Registries:

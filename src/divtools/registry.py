@@ -15,7 +15,7 @@ from typing import Any, Generic, Iterator, TypeVar
 
 from divtools.errors import DivtoolsError
 
-__all__ = ["ComponentInfo", "Registry", "RegistryError", "UnknownComponentError", "suggest"]
+__all__ = ["ComponentInfo", "Register", "Registry", "RegistryError", "UnknownComponentError", "suggest"]
 
 T = TypeVar("T")
 
@@ -139,3 +139,58 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+# metrics and scorers carry a report label, so their params extend a labelled base
+_PARAMS_BASE = {"metric": "MetricParams", "scorer": "ScorerParams"}
+
+
+class Register(Generic[T]):
+    """The callable a registration hook receives; bound to one kind and one plugin.
+
+    ``register(name, params=Model, impl=factory, description=None, override=False)``:
+
+    - ``params``: a :class:`divtools.spec.base.ComponentParams` subclass whose ``kind`` field is
+      ``Literal[name]``; it validates the component's spec entry.
+    - ``impl``: a callable taking the validated params and returning the component, or a
+      ``"module:attr"`` string imported only when the component is used.
+    - ``description``: one line for ``divtools list``; defaults to the params docstring.
+    - ``override``: replace a component of the same name registered earlier (shown in listings).
+    """
+
+    def __init__(self, kind: str, plugin: str, version: str | None) -> None:
+        self.kind = kind
+        self.plugin = plugin
+        self.version = version
+        self.staged: list[tuple[ComponentInfo[T], bool]] = []
+
+    def __call__(
+        self,
+        name: str,
+        *,
+        params: type,
+        impl: Any,
+        description: str | None = None,
+        override: bool = False,
+    ) -> None:
+        where = f"plugin '{self.plugin}', {self.kind} '{name}'"
+        base = _PARAMS_BASE.get(self.kind, "ComponentParams")
+        import divtools.spec.base as spec_base
+
+        if not (isinstance(params, type) and issubclass(params, getattr(spec_base, base))):
+            raise RegistryError(f"{where}: params must subclass divtools.{base}")
+        kind_field = params.model_fields.get("kind")
+        literal = getattr(kind_field, "annotation", None)
+        if kind_field is None or getattr(literal, "__args__", None) != (name,):
+            raise RegistryError(f"{where}: params model needs the field kind: Literal['{name}']")
+        doc = description if description is not None else (params.__doc__ or "")
+        info: ComponentInfo[T] = ComponentInfo(
+            kind=self.kind,
+            name=name,
+            params=params,
+            impl=impl,
+            plugin=self.plugin,
+            plugin_version=self.version,
+            description=doc.strip(),
+        )
+        self.staged.append((info, override))
