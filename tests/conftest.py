@@ -11,3 +11,36 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+# ---------------------------------------------------------------- a real headless browser
+import shutil  # noqa: E402
+
+import pytest  # noqa: E402
+
+CHROMIUM = os.environ.get("DIVTOOLS_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("DIVTOOLS_CHROMEDRIVER", "/usr/bin/chromedriver")
+
+
+@pytest.fixture
+def browser(tmp_path_factory):
+    """A headless Chromium driven by Selenium (Debian's ``chromium`` and ``chromium-driver``);
+    the test is skipped, saying why, when they are not installed. Local files and 127.0.0.1 only."""
+    if not (shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)) or not os.path.exists(CHROMEDRIVER):
+        pytest.skip(f"no Chromium here ({CHROMIUM}, {CHROMEDRIVER}): apt-get install chromium chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1400,1000", "--no-first-run", "--disable-extensions",
+                "--disable-background-networking", "--disable-sync", "--allow-file-access-from-files",
+                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -42,48 +42,46 @@ def _spec(gens: Path, **extra) -> dict:
     return spec
 
 
-def test_plot_is_a_png_of_the_expected_size_with_one_panel_per_metric(gens, tmp_path):
-    spec = _spec(gens, reporters=[{"kind": "json"}, {"kind": "plot", "dpi": 50, "panel_width": 3, "panel_height": 2}])
+def test_plot_is_a_png_of_the_expected_size_with_the_main_panel(gens, tmp_path):
+    spec = _spec(gens, reporters=[{"kind": "json"}, {"kind": "plot", "dpi": 50, "width": 3, "height": 2}])
     report = load(run_spec(spec, tmp_path))
     out = tmp_path / "out"
-    assert _png_size(out / "quality_vs_diversity.png") == (3 * 3 * 50, 1 * 2 * 50)
+    assert _png_size(out / "quality_vs_diversity.png") == (3 * 50, 2 * 50)
     svg = (out / "quality_vs_diversity.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert (out / "quality_vs_diversity_grid.png").exists()  # 3 metrics x 1 scorer: the all-pairs grid
     assert not (out / "report.md").exists()  # only the reporters asked for
 
     from divtools.builtins.reporters import PlotReporterParams
-    from divtools.reporters.plot_report import quality_vs_diversity_figure
+    from divtools.reporters.plot_report import pairs_grid_figure, quality_vs_diversity_figure
 
-    fig = quality_vs_diversity_figure(report, PlotReporterParams(dpi=50, panel_width=3, panel_height=2))
-    axes = fig.axes
-    assert len(axes) == 3
-    assert [ax.get_xlabel() for ax in axes] == ["d2 (higher = more diverse)", "d1 (higher = more diverse)",
-                                                "length_spread (higher = more diverse)"]
-    assert {ax.get_ylabel() for ax in axes} == {"quality"}
-    # each panel: one point per system at (mean diversity, mean quality) with CI bars on both axes
-    for ax, label in zip(axes, ["d2", "d1", "length_spread"]):
-        assert len(ax.containers) == 2
-        for container, system in zip(ax.containers, ["diverse", "echo"]):
-            x, y = container.lines[0].get_data()
-            res = report["results"][system]
-            assert (x[0], y[0]) == pytest.approx((res[label]["mean"], res["quality"]["mean"]))
-            assert container.has_xerr and container.has_yerr
-            segments = [np.asarray(c.get_segments()[0]) for c in container.lines[2]]
-            spans = sorted((tuple(seg[:, 0]), tuple(seg[:, 1])) for seg in segments)
-            lo_x, hi_x = res[label]["ci95"]
-            lo_y, hi_y = res["quality"]["ci95"]
-            flat = [v for seg in segments for v in seg.ravel()]
-            for bound in (lo_x, hi_x, lo_y, hi_y):
-                assert min(abs(bound - v) for v in flat) < 1e-9, spans
-        assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["diverse", "echo"]
+    params = PlotReporterParams(dpi=50)
+    fig = quality_vs_diversity_figure(report, params)
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "d2 (more diverse →)" and ax.get_ylabel() == "quality (better ↑)"
+    # one point per system at (mean diversity, mean quality) with CI bars on both axes
+    assert len(ax.containers) == 2
+    for container, system in zip(ax.containers, ["diverse", "echo"]):
+        x, y = container.lines[0].get_data()
+        res = report["results"][system]
+        assert (x[0], y[0]) == pytest.approx((res["d2"]["mean"], res["quality"]["mean"]))
+        assert container.has_xerr and container.has_yerr
+        segments = [np.asarray(c.get_segments()[0]) for c in container.lines[2]]
+        flat = [v for seg in segments for v in seg.ravel()]
+        for bound in (*res["d2"]["ci95"], *res["quality"]["ci95"]):
+            assert min(abs(bound - v) for v in flat) < 1e-9
+    assert sorted(t.get_text() for t in ax.texts) == ["diverse", "echo"]  # labelled points
+    grid = pairs_grid_figure(report, params)
+    assert [a.get_xlabel() for a in grid.axes if a.get_visible()] == ["d2 →", "d1 →", "length_spread →"]
 
 
 def test_plot_without_scorers_shows_diversity_per_system(gens, tmp_path):
     spec = _spec(gens, scorers=[], reporters=[{"kind": "plot", "formats": ["png"], "dpi": 40}])
     report = load(run_spec(spec, tmp_path))
     out = tmp_path / "out"
-    assert _png_size(out / "quality_vs_diversity.png") == (3 * 4 * 40, int(3.5 * 40))
+    assert _png_size(out / "quality_vs_diversity.png") == (int(3.35 * 40), int(2.6 * 40))
     assert not (out / "quality_vs_diversity.svg").exists()
+    assert not (out / "quality_vs_diversity_grid.png").exists()  # no scorer, no pairs
     from divtools.builtins.reporters import PlotReporterParams
     from divtools.reporters.plot_report import quality_vs_diversity_figure
 
@@ -95,16 +93,17 @@ def test_effective_diversity_plot(gens, tmp_path):
     spec = _spec(gens, effective_diversity={"quantiles": 3, "metrics": ["d2"]},
                  reporters=[{"kind": "plot", "formats": ["png"], "dpi": 40}])
     report = load(run_spec(spec, tmp_path))
-    assert _png_size(tmp_path / "out" / "effective_diversity.png") == (2 * 4 * 40, int(3.5 * 40))
+    assert _png_size(tmp_path / "out" / "effective_diversity.png") == (int(3.35 * 40), int((1.7 + 0.5) * 40))
     from divtools.builtins.reporters import PlotReporterParams
     from divtools.reporters.plot_report import effective_diversity_figure
 
     fig = effective_diversity_figure(report, PlotReporterParams())
-    assert [ax.get_title() for ax in fig.axes] == ["d2", "share"]
-    line = fig.axes[1].get_lines()[0]
-    points = report["effective_diversity"]["systems"]["diverse"]["share"]
-    assert list(line.get_xdata()) == [p["tau"] for p in points]
-    assert list(line.get_ydata()) == pytest.approx([p["mean"] for p in points])
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    assert ax.get_ylabel() == "d2 ↑"
+    line = ax.get_lines()[0]
+    curves = report["effective_diversity"]["systems"]["diverse"]
+    assert list(line.get_xdata()) == pytest.approx([p["mean"] for p in curves["share"]])  # x: share passing
+    assert list(line.get_ydata()) == pytest.approx([p["mean"] for p in curves["d2"]])
 
 
 def test_markdown_table(gens, tmp_path):
@@ -114,7 +113,7 @@ def test_markdown_table(gens, tmp_path):
     assert "| system | prompts | d2 ↑ | d1 ↑ | length_spread ↑ | quality |" in md
     mean = report["results"]["echo"]["d2"]["mean"]
     low, high = report["results"]["echo"]["d2"]["ci95"]
-    assert f"| echo | 8 | {mean:.3g} [{low:.3g}, {high:.3g}] |" in md
+    assert f"| echo | 8 | {mean:.3f} [{low:.3f}, {high:.3f}] |" in md  # 0.xyz: 3 significant digits
     assert "N = 4 samples per prompt (inferred); 8 prompts" in md
 
 

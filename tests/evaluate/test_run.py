@@ -68,7 +68,11 @@ def test_report_json_structure_and_values(gens, tmp_path):
     out = tmp_path / "out"
     assert {p.name for p in out.iterdir()} >= {"report.json", "report.md", "quality_vs_diversity.png",
                                               "quality_vs_diversity.svg"}
-    assert not (out / "samples.jsonl").exists()  # no scorers, no per-sample scores
+    # samples.jsonl: every evaluated sample with its text and per-metric deviation (no scorers: no scores)
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 2 * N_PROMPTS * K and all(s["scores"] == {} for s in samples)
+    assert {s["response"] for s in samples if s["system"] == "echo"} == {
+        r["response"] for r in map(json.loads, gens.read_text().splitlines()) if r["system"] == "echo"}
     assert not list(out.glob(".report-staging-*"))
 
 
@@ -102,7 +106,7 @@ def test_scorers_and_plugin_versions(gens, tmp_path):
     samples = [json.loads(line) for line in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 2 * N_PROMPTS * K
     first = samples[0]
-    assert set(first) == {"system", "prompt_id", "k", "id", "sample", "scores"}
+    assert set(first) == {"system", "prompt_id", "k", "id", "sample", "response", "scores", "deviations"}
     assert set(first["scores"]) == {"length", "q", "type_token_ratio"}
     mine = [s["scores"]["q"] for s in samples if s["system"] == "echo" and s["prompt_id"] == "q3"]
     assert np.mean(mine) == pytest.approx(report["results"]["echo"]["q"]["per_prompt"]["q3"])
@@ -203,7 +207,7 @@ def test_effective_diversity_against_a_hand_computation(tmp_path):
     # τ = 3: one sample per prompt passes, no diversity can be measured
     assert curves["d2"][2]["mean"] is None and curves["d2"][2]["n_prompts"] == 0
     assert (tmp_path / "out" / "effective_diversity.png").exists()
-    assert "Effective diversity" in (tmp_path / "out" / "report.md").read_text()
+    assert "Effective diversity" in (tmp_path / "out" / "report-appendix.md").read_text()  # the full tables
 
 
 def test_default_thresholds_are_pooled_quantiles(gens, tmp_path):

@@ -157,7 +157,7 @@ class EffectiveDiversitySpec(SpecModel):
 
 
 def _default_reporters() -> list[dict]:
-    return [{"kind": "json"}, {"kind": "markdown"}, {"kind": "plot"}]
+    return [{"kind": "json"}, {"kind": "markdown"}, {"kind": "plot"}, {"kind": "html"}]
 
 
 class EvaluateSpec(SpecModel):
@@ -186,7 +186,15 @@ class EvaluateSpec(SpecModel):
     effective_diversity: EffectiveDiversitySpec | None = None
     """Diversity among samples of quality >= τ over a τ sweep (needs a scorer)."""
     reporters: list[ReporterSpec] = Field(default_factory=_default_reporters)
-    """Report writers (``json`` is always written: it is the run's record)."""
+    """Report writers (``json`` is always written: it is the run's record). The default writes
+    report.json, report.md (+ report-appendix.md), the figures and report.html."""
+    html_report: bool = True
+    """Write ``report.html`` (figures, tables and a browser of every system's samples, one
+    self-contained file). ``false`` leaves it out of the reporters, the default ones included."""
+    headline: list[str] | None = None
+    """Metric and scorer labels of report.md's headline table, in order; the default figure plots
+    the first scorer listed here (never a length) against the first metric. Default: every
+    metric and scorer, with the full tables in the appendix either way."""
     bootstrap_samples: int = Field(1000, ge=100)
     """Bootstrap resamples of prompts for the 95% confidence intervals."""
     output: OutputSpec
@@ -225,4 +233,13 @@ class EvaluateSpec(SpecModel):
         kinds = [r.kind for r in self.reporters]
         if len(set(kinds)) != len(kinds):
             raise ValueError("a reporter kind is listed twice")
+        if not self.html_report and "html" in kinds and "reporters" in self.model_fields_set:
+            raise ValueError("html_report: false, but 'reporters' lists kind 'html': drop one of the two")
+        if self.headline is not None:
+            known = [e.display for e in [*self.metrics, *self.scorers]]  # type: ignore[attr-defined]
+            unknown = [label for label in self.headline if label not in known]
+            if unknown:
+                raise ValueError(f"headline: '{unknown[0]}' is not a metric or scorer label; labels: {', '.join(known)}")
+            if len(set(self.headline)) != len(self.headline):
+                raise ValueError("headline lists a label twice")
         return self
