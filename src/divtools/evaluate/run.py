@@ -52,7 +52,7 @@ from divtools.evaluate.rows import (
 __all__ = ["REPORT_FORMAT", "SAMPLES_FILE", "compute_report", "evaluate", "run"]
 
 REPORT_FORMAT = "divtools.evaluate.report/1"
-#: per-sample scores, written next to report.json when the run has scorers
+#: every evaluated sample (text, scores, deviations), written next to report.json
 SAMPLES_FILE = "samples.jsonl"
 #: groups handed to one Metric.groups call (embedding metrics encode a chunk in one batch)
 METRIC_CHUNK = 64
@@ -76,7 +76,8 @@ def run(spec: Any, *, quiet: bool = False) -> Path:
     rundir = RunDir.open(spec, keep_on_restart=(GENERATIONS_DIR,))
     report, samples = evaluate(spec, quiet=quiet, out_dir=rundir.path)
     extra = {SAMPLES_FILE: samples} if samples is not None else {}
-    return publish_reports(report, spec.reporters, rundir.path, extra=extra)
+    reporters = [r for r in spec.reporters if spec.html_report or r.kind != "html"]
+    return publish_reports(report, reporters, rundir.path, extra=extra)
 
 
 # ---------------------------------------------------------------- reading the systems
@@ -201,8 +202,11 @@ def _resolve_protocol(spec: Any, out_dir: Path, quiet: bool) -> tuple[Protocol, 
 
 
 # ---------------------------------------------------------------- measuring
-def _metric_values(metric: Any, system: SystemSamples, pids: list[str], label: str, quiet: bool) -> dict[str, float]:
+def _metric_values(metric: Any, system: SystemSamples, pids: list[str], label: str,
+                   quiet: bool) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Per prompt: the group's diversity, and each sample's deviation (for samples.jsonl)."""
     out: dict[str, float] = {}
+    deviations: dict[str, np.ndarray] = {}
     bar = _progress(len(pids), f"{label} [{system.name}]", quiet, "prompt")
     try:
         for start in range(0, len(pids), METRIC_CHUNK):
@@ -212,10 +216,11 @@ def _metric_values(metric: Any, system: SystemSamples, pids: list[str], label: s
                 raise DivtoolsError(f"metric '{label}' returned {len(results)} results for {len(chunk)} groups")
             for pid, result in zip(chunk, results):
                 out[pid] = float(result.diversity)
+                deviations[pid] = np.asarray(result.deviation, dtype=np.float64)
             bar.update(len(chunk))
     finally:
         bar.close()
-    return out
+    return out, deviations
 
 
 def _scores(scorer: Any, samples: list[Sample], label: str, system: str, quiet: bool) -> np.ndarray:
@@ -245,26 +250,35 @@ def compute_report(spec: Any, *, quiet: bool = False, out_dir: Path | None = Non
     return evaluate(spec, quiet=quiet, out_dir=out_dir)[0]
 
 
+def _finite_or_none(values: Any, k: int) -> float | None:
+    if values is None or k >= len(values):
+        return None
+    v = float(values[k])
+    return v if math.isfinite(v) else None
+
+
 def _samples_jsonl(systems: list[SystemSamples], scores: dict[str, dict[str, dict[str, np.ndarray]]],
-                   labels: list[str]) -> str:
-    """One line per evaluated sample: where it came from and each scorer's value."""
+                   labels: list[str], deviations: dict[str, dict[str, dict[str, np.ndarray]]],
+                   metric_labels: list[str]) -> str:
+    """One line per evaluated sample: where it came from, its text, each scorer's value and its
+    deviation under each metric (what report.html's sample browser and ``human-eval make`` read)."""
     lines = []
     for system in systems:
         for pid in system.groups:
             for k, sample in enumerate(system.groups[pid]):
-                values = {}
-                for label in labels:
-                    v = float(scores[system.name][label][pid][k])
-                    values[label] = v if math.isfinite(v) else None
+                values = {label: _finite_or_none(scores[system.name][label].get(pid), k) for label in labels}
+                devs = {label: _finite_or_none(deviations[system.name][label].get(pid), k)
+                        for label in metric_labels}
                 row = {"system": system.name, "prompt_id": pid, "k": k, "id": sample.row.get("id"),
-                       "sample": sample.sample, "scores": values}
+                       "sample": sample.sample, "response": sample.response, "scores": values,
+                       "deviations": devs}
                 lines.append(json.dumps(row, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
     return "".join(lines)
 
 
 def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> tuple[dict[str, Any], str | None]:
-    """The report, and the text of ``samples.jsonl`` (per-sample scores; ``None`` without
-    scorers)."""
+    """The report, and the text of ``samples.jsonl`` (one line per evaluated sample: its text,
+    scores and deviations)."""
     from divtools import __version__
     from divtools.components import build
 
@@ -279,11 +293,13 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
 
     results: dict[str, dict[str, Any]] = {}
     sample_scores: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    sample_deviations: dict[str, dict[str, dict[str, np.ndarray]]] = {}
     for system in systems:
         pids = [pid for pid in protocol.prompt_ids if pid in system.groups]
         res: dict[str, Any] = {}
+        sample_deviations[system.name] = {}
         for label in metric_labels:
-            values = _metric_values(metrics[label], system, pids, label, quiet)
+            values, sample_deviations[system.name][label] = _metric_values(metrics[label], system, pids, label, quiet)
             res[label] = aggregate(values, seed=spec.seed, samples=spec.bootstrap_samples, system=system.name, label=label)
         flat = [s for pid in pids for s in system.groups[pid]]
         sample_scores[system.name] = {}
@@ -345,7 +361,7 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
         "results": results,
         "effective_diversity": effective,
     }
-    samples = _samples_jsonl(systems, sample_scores, scorer_labels) if scorer_labels else None
+    samples = _samples_jsonl(systems, sample_scores, scorer_labels, sample_deviations, metric_labels)
     return report, samples
 
 
