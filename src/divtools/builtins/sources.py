@@ -1,6 +1,6 @@
 """Built-in sources: JSONL, CSV and Parquet files, Hugging Face datasets, and the paper's
 ``euclaise/WritingPrompts_preferences`` schema. Implementations live in
-:mod:`divtools.data.sources`; this module imports pydantic only."""
+:mod:`divtools.data.sources` (one module per kind of source); this module imports pydantic only."""
 
 from __future__ import annotations
 
@@ -124,8 +124,8 @@ class WritingPromptsSourceParams(_HubParams):
 
 @hookimpl
 def divtools_register_sources(register) -> None:
-    register("jsonl", params=JsonlSourceParams, impl="divtools.data.sources:JsonlSource")
-    register("csv", params=CsvSourceParams, impl="divtools.data.sources:CsvSource")
-    register("parquet", params=ParquetSourceParams, impl="divtools.data.sources:ParquetSource")
-    register("hf_dataset", params=HfDatasetSourceParams, impl="divtools.data.sources:HfDatasetSource")
-    register("writingprompts", params=WritingPromptsSourceParams, impl="divtools.data.sources:WritingPromptsSource")
+    register("jsonl", params=JsonlSourceParams, impl="divtools.data.sources.files:JsonlSource")
+    register("csv", params=CsvSourceParams, impl="divtools.data.sources.files:CsvSource")
+    register("parquet", params=ParquetSourceParams, impl="divtools.data.sources.files:ParquetSource")
+    register("hf_dataset", params=HfDatasetSourceParams, impl="divtools.data.sources.hf:HfDatasetSource")
+    register("writingprompts", params=WritingPromptsSourceParams, impl="divtools.data.sources.writingprompts:WritingPromptsSource")
