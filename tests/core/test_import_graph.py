@@ -102,3 +102,18 @@ def test_the_graph_sees_the_package():
 def test_the_package_import_graph_has_no_cycle():
     cycle = find_cycle(graph())
     assert cycle is None, "import circle: " + " -> ".join(cycle)
+
+
+def test_split_modules_keep_their_old_import_path():
+    """data/sources.py became a package; what callers and plugins imported from it still imports."""
+    import divtools.data.sources as sources
+
+    for name in ("CsvSource", "HfDatasetSource", "JsonlSource", "ParquetSource", "RowGrouper", "WritingPromptsSource",
+                 "parse_score", "prompt_id_for", "read_csv_rows", "read_jsonl_rows", "read_parquet_rows",
+                 "writingprompts_prompt", "_load_hf"):
+        assert callable(getattr(sources, name)), name
+    from divtools.plugins import registries
+
+    for info in registries()["source"]:
+        if info.plugin == "divtools.builtins.sources":
+            assert info.load() is not None, info.name
