@@ -54,7 +54,10 @@ def run_spec(spec: Any, *, quiet: bool = False) -> Path:
         if exc.name and module_name.startswith(exc.name):
             raise NotImplementedYet(f"'run: {spec.run}' is not implemented in this version of divtools") from None
         raise
-    return getattr(module, attr)(spec, quiet=quiet)
+    from divtools.rundir import claims
+
+    with claims():  # the output folder this run claims is released when it ends, however it ends
+        return getattr(module, attr)(spec, quiet=quiet)
 
 
 def run_spec_data(data: dict[str, Any], *, file: str, base_dir: Path, quiet: bool = False) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from divtools.errors import UserError
-from divtools.rundir import RunDir, fingerprint, safe_child
+from divtools.rundir import LOCK, RunDir, fingerprint, safe_child
 from divtools.spec.loading import validate_spec
 
 GENS = Path(__file__).parents[1] / "specs" / "gens.jsonl"
@@ -34,6 +34,7 @@ def test_same_spec_resumes_and_on_existing_does_not_change_the_fingerprint(tmp_p
 def test_changed_spec_is_refused_with_the_changed_field_named(tmp_path):
     out = tmp_path / "out"
     RunDir.open(spec(out))
+    (out / "report.json").write_text("{}")  # an output: a folder with only the manifest is reused
     with pytest.raises(UserError, match=r"different spec \(changed: metrics\)"):
         RunDir.open(spec(out, n=3))
     restarted = RunDir.open(spec(out, n=3, on_existing="restart"))
@@ -87,4 +88,5 @@ def test_resuming_removes_temporaries_of_writes_a_kill_interrupted(tmp_path):
     (out / "sub" / ".rows.jsonl.x9.tmp").write_text("half")
     (out / "rows.jsonl").write_text("complete\n")
     RunDir.open(spec(out))
-    assert sorted(p.name for p in out.rglob("*")) == ["divtools-run.json", "rows.jsonl", "sub"]
+    # (the lock file is this run's claim, still held: RunDir.open outside `divtools run`)
+    assert sorted(p.name for p in out.rglob("*") if p.name != LOCK) == ["divtools-run.json", "rows.jsonl", "sub"]

@@ -56,34 +56,13 @@ def _fingerprint(spec, source_identity: dict[str, Any]) -> tuple[str, dict[str, 
 
 
 def _precheck(spec, out: Path, data_fingerprint: str) -> bool:
-    """Fail fast (before any work) on a directory :class:`~divtools.rundir.RunDir` would refuse;
-    True when it already holds this finished run on the same data and may be reused."""
-    from divtools.rundir import MANIFEST, fingerprint, has_content
+    """Claim the folder and fail fast (before any work) where :class:`~divtools.rundir.RunDir`
+    would refuse it; True when it already holds this finished run on the same data and may be
+    reused. Nothing in the folder changes until the outputs are ready (``RunDir.open``)."""
+    from divtools.rundir import RunDir
 
-    if not out.exists():
+    if RunDir.check(spec) != "resume":
         return False
-    if not out.is_dir():
-        raise UserError("exists and is not a directory", file=str(out), field="output.dir")
-    policy = spec.output.on_existing
-    manifest = out / MANIFEST
-    if not manifest.exists():
-        if has_content(out):
-            raise UserError("is not empty and was not written by divtools; choose a new or empty directory",
-                            file=str(out), field="output.dir")
-        return False
-    if policy == "restart":
-        return False
-    try:
-        old = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        old = {}
-    if old.get("fingerprint") != fingerprint(spec) or old.get("run") != "prepare":
-        from divtools.rundir import RunDir
-
-        RunDir.open(spec)  # raises the user error naming the changed fields
-    if policy == "error":
-        raise UserError("already holds this run; set output.on_existing to resume or restart",
-                        file=str(out), field="output.on_existing")
     try:
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
