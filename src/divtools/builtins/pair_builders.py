@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field
 
 from divtools.hookspecs import hookimpl
-from divtools.spec.base import Component, ComponentParams, SpecModel
+from divtools.spec.base import Component, ComponentParams, ModelRef, SpecModel
 
 __all__ = [
     "AllPairsParams",
@@ -66,8 +66,9 @@ class ModelProbabilityCriterion(SpecModel):
     """Diversity = -log pi(y|x) under a causal LM (DivPO paper): less likely = more diverse."""
 
     type: Literal["model_probability"] = "model_probability"
-    model: str
-    """Local folder or hub id of a causal LM (``AutoModelForCausalLM``); no remote code is run."""
+    model: ModelRef
+    """Local folder, .gguf file, hub id or ``preset:<name>`` of a causal LM
+    (``AutoModelForCausalLM``); no remote code is run."""
     revision: str | None = None
     """Model revision, for hub ids."""
     reduction: Literal["sum", "mean"] = "sum"

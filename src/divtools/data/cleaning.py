@@ -55,8 +55,14 @@ class TokenCounter:
         except ImportError:  # pragma: no cover
             raise UserError("cleaning.max_tokens needs transformers: pip install 'divtools[train]'",
                             field="cleaning.max_tokens") from None
+        from divtools.models.resolve import resolve_model_ref
+
+        # a preset or .gguf file: the tokenizer of its float32 folder in the divtools cache, the
+        # very tokenizer training and generation load
+        source = resolve_model_ref(spec.tokenizer, field="cleaning.max_tokens.tokenizer")
+        revision = spec.revision if source == spec.tokenizer else None
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer, revision=spec.revision)
+            self.tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
         except (OSError, ValueError) as exc:
             raise UserError(f"could not load tokenizer '{spec.tokenizer}': {exc}",
                             field="cleaning.max_tokens.tokenizer") from None

@@ -80,9 +80,14 @@ class ModelProbabilityValues:
             except ImportError:  # pragma: no cover
                 raise UserError("the model_probability criterion needs torch and transformers: "
                                 "pip install 'divtools[train]'", field="pair_builder.criteria") from None
+            from divtools.models.resolve import resolve_model_ref
+
+            # a preset or .gguf file loads from its float32 folder in the divtools cache
+            source = resolve_model_ref(self.spec.model, field="pair_builder.criteria.model")
+            revision = self.spec.revision if source == self.spec.model else None
             try:
-                self._tokenizer = AutoTokenizer.from_pretrained(self.spec.model, revision=self.spec.revision)
-                model = AutoModelForCausalLM.from_pretrained(self.spec.model, revision=self.spec.revision)
+                self._tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
+                model = AutoModelForCausalLM.from_pretrained(source, revision=revision)
             except (OSError, ValueError) as exc:
                 raise UserError(f"could not load model '{self.spec.model}': {exc}",
                                 field="pair_builder.criteria.model") from None

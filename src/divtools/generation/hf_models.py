@@ -2,7 +2,9 @@
 adapters (given separately, or a folder that holds only an adapter), tokenizer padding.
 
 Imports torch/transformers inside the functions; peft only when an adapter is used.
-No ``trust_remote_code``: only architectures transformers ships are loaded.
+No ``trust_remote_code``: only architectures transformers ships are loaded. A ``preset:<name>``
+or ``.gguf`` model reference loads from its float32 folder in the divtools cache
+(:mod:`divtools.models.resolve`).
 """
 
 from __future__ import annotations
@@ -70,10 +72,16 @@ def load_model_and_tokenizer(
     applied. The tokenizer comes from the adapter's folder when it has one (training may add
     tokens or a chat template), else from the base model.
     """
+    from divtools.models.presets import is_preset
+    from divtools.models.resolve import is_gguf_ref
+
     for name, where in ((model, field), (adapter, "adapter")):
         # spec paths are resolved to absolute ones; hub ids never are: say so before importing torch
         if name is not None and Path(name).is_absolute() and not Path(name).exists():
-            raise UserError(f"cannot load '{name}': no such folder", field=where)
+            kind = "GGUF file" if is_gguf_ref(name) else "folder"
+            raise UserError(f"cannot load '{name}': no such {kind}", field=where)
+        if where == "adapter" and name is not None and (is_preset(name) or is_gguf_ref(name)):
+            raise UserError(f"'{name}' is a model, not a LoRA adapter; give it as model:", field=where)
     import transformers
     from transformers.utils import logging as hf_logging
 
@@ -100,6 +108,12 @@ def _load(transformers: Any, auto_class: str, model: str, *, revision: str | Non
             )
         model, adapter = base_of_model, model
         revision = None  # the revision named the adapter's folder, not the base
+    from divtools.models.resolve import resolve_model_ref
+
+    # a preset or .gguf (given, or named by an adapter as its base) loads from its cache folder
+    resolved = resolve_model_ref(model, field=field)
+    if resolved != model:
+        model, revision = resolved, None
     loader = getattr(transformers, auto_class)
     try:
         net = loader.from_pretrained(model, revision=revision, dtype=dtype, **(model_kwargs or {}))

@@ -174,23 +174,41 @@ def _must_exist(value: Path, info: ValidationInfo) -> Path:
 
 
 def _model_ref(value: str, info: ValidationInfo) -> str:
-    """A local path (resolved against the spec's folder) or a hub id, left as written."""
+    """A local path (resolved against the spec's folder), a hub id left as written, or a model
+    preset ``preset:<name>`` (its name checked here; see :mod:`divtools.models.presets`)."""
+    from divtools.models.presets import is_preset, preset_name
+
     value = value.strip()
     if not value:
-        raise ValueError("give a model: a local directory or a Hugging Face hub id")
+        raise ValueError(
+            "give a model: a local directory, a .gguf file, a Hugging Face hub id or preset:<name>"
+        )
+    if is_preset(value):
+        preset_name(value)
+        return value
     expanded = os.path.expanduser(value)
     if os.path.isabs(expanded):
-        return expanded
+        return _gguf_exists(expanded, info)
     base = (info.context or {}).get("base_dir") if info.context else None
-    looks_like_path = value.startswith(("./", "../", "~")) or value.count("/") > 1
+    # a .gguf file is always a local file (download a hub one first)
+    looks_like_path = value.startswith(("./", "../", "~")) or value.count("/") > 1 or value.lower().endswith(".gguf")
     if base is not None:
         candidate = Path(base) / expanded
         if looks_like_path or candidate.exists():
-            return os.path.normpath(candidate)
-    return expanded
+            expanded = os.path.normpath(candidate)
+    return _gguf_exists(expanded, info)
 
 
-#: a model: a local directory (relative paths resolve against the spec file's folder) or a hub id
+def _gguf_exists(value: str, info: ValidationInfo) -> str:
+    """A .gguf reference names a local file: say so at validation when it is missing."""
+    if value.lower().endswith(".gguf") and (info.context or {}).get("check_paths") is not False:
+        if not Path(value).is_file():
+            raise PydanticCustomError("path_missing", "GGUF file not found: {path}", {"path": value})
+    return value
+
+
+#: a model: a local directory or .gguf file (relative paths resolve against the spec file's
+#: folder), a hub id, or ``preset:<name>`` (an offline model shipped on PyPI)
 ModelRef = Annotated[str, AfterValidator(_model_ref)]
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from divtools.spec.base import Component, ComponentParams, SpecModel
+from divtools.spec.base import Component, ComponentParams, ModelRef, SpecModel
 from divtools.spec.common import OutputSpec
 
 __all__ = [
@@ -34,8 +34,9 @@ class TokenBudgetSpec(SpecModel):
     """Drop responses whose prompt + response is longer than ``limit`` tokens (the paper: 2048
     tokens of the chat-templated text under the base model's tokenizer)."""
 
-    tokenizer: str
-    """Local folder or hub id of the tokenizer (``AutoTokenizer``); no remote code is run."""
+    tokenizer: ModelRef
+    """Local folder, .gguf file, hub id or ``preset:<name>`` of the tokenizer (``AutoTokenizer``;
+    use the model you train); no remote code is run."""
     revision: str | None = None
     """Tokenizer revision, for hub ids."""
     limit: int = Field(2048, ge=1)

@@ -2,6 +2,11 @@
 
 An earlier stage's folder holds either a full model (``config.json``) or a LoRA adapter
 (``adapter_config.json``) over the base model, plus ``divtools-stage.json``.
+
+The base model's reference goes through :func:`divtools.models.resolve.resolve_model_ref`, so a
+``preset:<name>`` or a ``.gguf`` file loads from its float32 folder in the divtools cache. A
+model loaded that way keeps the spec's reference as its ``_name_or_path``: an adapter trained on
+it names ``preset:<name>`` (not a cache path) as its base, and loads wherever the preset does.
 """
 
 from __future__ import annotations
@@ -18,19 +23,41 @@ __all__ = ["InitPoint", "load_causal_lm", "load_sequence_regressor", "load_token
 
 @dataclass
 class InitPoint:
-    """Where a stage's weights come from. ``adapter`` is set when ``path`` holds a LoRA adapter."""
+    """Where a stage's weights come from. ``adapter`` is set when ``path`` holds a LoRA adapter;
+    ``base_path`` is what ``from_pretrained`` loads for the base model (a preset or GGUF file
+    resolved to its cache folder)."""
 
     path: str
     base: ModelSpec
     adapter: bool = False
+    base_path: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.base_path:
+            self.base_path = self.base.path
 
     @classmethod
     def of(cls, base: ModelSpec, stage_dir: Path | None) -> "InitPoint":
+        from divtools.models.resolve import resolve_model_ref
+
+        base_path = resolve_model_ref(base.path)
         if stage_dir is None:
-            return cls(base.path, base, False)
+            return cls(base_path, base, False, base_path)
         if (stage_dir / "adapter_config.json").exists():
-            return cls(str(stage_dir), base, True)
-        return cls(str(stage_dir), base, False)
+            return cls(str(stage_dir), base, True, base_path)
+        return cls(str(stage_dir), base, False, base_path)
+
+    @property
+    def is_base(self) -> bool:
+        return self.path == self.base_path
+
+
+def _name_as_spec(model: Any, init: InitPoint) -> Any:
+    """Let a model loaded from a resolved preset/GGUF folder carry the spec's reference (PEFT
+    writes it into adapter_config.json as the adapter's base)."""
+    if init.base_path != init.base.path:
+        model.config._name_or_path = init.base.path
+    return model
 
 
 def torch_dtype(name: str) -> Any:
@@ -49,7 +76,11 @@ def _kwargs(spec: ModelSpec, *, full_path: bool) -> dict[str, Any]:
 def load_tokenizer(init: InitPoint) -> Any:
     from transformers import AutoTokenizer
 
-    source = init.base.tokenizer if (init.path == init.base.path and init.base.tokenizer) else init.path
+    from divtools.models.resolve import resolve_model_ref
+
+    source = init.path
+    if init.is_base and init.base.tokenizer:
+        source = resolve_model_ref(init.base.tokenizer, field="model.tokenizer")
     kw = {"trust_remote_code": init.base.trust_remote_code}
     if init.base.revision and source == init.base.path:
         kw["revision"] = init.base.revision
@@ -65,7 +96,9 @@ def _from_config(spec: ModelSpec, auto_class: Any, **extra: Any) -> Any:
     import torch
     from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(spec.path, trust_remote_code=spec.trust_remote_code, **extra)
+    from divtools.models.resolve import resolve_model_ref
+
+    config = AutoConfig.from_pretrained(resolve_model_ref(spec.path), trust_remote_code=spec.trust_remote_code, **extra)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.init_seed)
         return auto_class.from_config(config, trust_remote_code=spec.trust_remote_code)
@@ -76,15 +109,16 @@ def load_causal_lm(init: InitPoint, *, trainable_adapter: bool) -> Any:
     from transformers import AutoModelForCausalLM
 
     try:
-        if init.path == init.base.path and init.base.from_config:
+        if init.is_base and init.base.from_config:
             return _from_config(init.base, AutoModelForCausalLM)
         if not init.adapter:
-            return AutoModelForCausalLM.from_pretrained(
-                init.path, **_kwargs(init.base, full_path=init.path != init.base.path)
-            )
+            model = AutoModelForCausalLM.from_pretrained(init.path, **_kwargs(init.base, full_path=not init.is_base))
+            return _name_as_spec(model, init) if init.is_base else model
         from peft import PeftModel
 
-        base = AutoModelForCausalLM.from_pretrained(init.base.path, **_kwargs(init.base, full_path=False))
+        base = _name_as_spec(
+            AutoModelForCausalLM.from_pretrained(init.base_path, **_kwargs(init.base, full_path=False)), init
+        )
         model = PeftModel.from_pretrained(base, init.path, is_trainable=trainable_adapter)
         if trainable_adapter:
             return model
@@ -101,19 +135,24 @@ def load_sequence_regressor(spec: ModelSpec, init: InitPoint | None, tokenizer: 
     """A one-output sequence-classification model (reward model) from ``spec`` or an earlier stage."""
     from transformers import AutoModelForSequenceClassification
 
-    path = init.path if init is not None and not init.adapter else spec.path
+    from divtools.models.resolve import resolve_model_ref
+
     if init is not None and init.adapter:
         raise UserError(
             "a reward model cannot start from a LoRA stage; use init: base or a full-weight stage",
             field="stages.init",
         )
+    base_path = resolve_model_ref(spec.path)
+    path = init.path if init is not None else base_path
     try:
-        if path == spec.path and spec.from_config:
+        if path == base_path and spec.from_config:
             model = _from_config(spec, AutoModelForSequenceClassification, num_labels=1)
         else:
             model = AutoModelForSequenceClassification.from_pretrained(
                 path, num_labels=1, **_kwargs(spec, full_path=path != spec.path)
             )
+            if path == base_path and base_path != spec.path:
+                model.config._name_or_path = spec.path
     except OSError as exc:
         raise UserError(f"cannot load the reward model base from '{path}': {exc}", field="model") from None
     if tokenizer.pad_token is None:
