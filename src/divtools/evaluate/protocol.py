@@ -1,7 +1,8 @@
 """The comparison protocol (docs/method.md §6): one recorded prompt list, the same N per prompt.
 
 - Prompt list: the spec's ids (or ids file), else the prompts file's order, else the gold file's,
-  else first appearance in the generations files; optionally cut to the first ``limit``.
+  else first appearance in the generations files; optionally cut to the first ``limit`` *eligible*
+  prompts (those with at least N gold responses), so a limit is the number of prompts evaluated.
 - N: the spec's ``samples_per_prompt``, else the most common per-prompt count of the non-gold
   file systems (ties: the larger), else the backend systems' ``num_samples``, else 4 (the
   paper's K).
@@ -56,8 +57,15 @@ class Protocol:
     n: int
     n_source: str
     requested: int
+    """prompts asked for: ``prompts.limit``, else every listed prompt."""
+    listed: int = 0
+    """prompts in the list (ids, prompts file, gold or generations), before the limit."""
+    limit: int | None = None
+    eligible: int = 0
+    """listed prompts with at least N gold responses (every listed prompt without gold)."""
     dropped: dict[str, int] = field(default_factory=dict)
-    """prompt id -> gold responses available, for prompts dropped because that is fewer than N."""
+    """prompt id -> gold responses available, for prompts dropped because that is fewer than N
+    (with a limit: those passed over before the last prompt used)."""
 
     def record(self, *, seed: int, bootstrap_samples: int, gold: str | None) -> dict:
         return {
@@ -66,6 +74,9 @@ class Protocol:
             "prompt_ids": list(self.prompt_ids),
             "n_prompts": len(self.prompt_ids),
             "n_prompts_requested": self.requested,
+            "n_prompts_listed": self.listed,
+            "n_prompts_eligible": self.eligible,
+            "limit": self.limit,
             "dropped_prompts": dict(self.dropped),
             "n_dropped_prompts": len(self.dropped),
             "gold": gold,
