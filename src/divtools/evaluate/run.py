@@ -170,17 +170,27 @@ def _resolve_protocol(spec: Any, out_dir: Path, quiet: bool) -> tuple[Protocol, 
     if prompts_spec is not None:
         ids = prompts_spec.ids if prompts_spec.ids is not None else (
             read_prompt_ids(prompts_spec.ids_file) if prompts_spec.ids_file is not None else None)
-    order, texts = prompt_list(ids=ids, prompts_file=prompts_file, gold=gold, systems=list(files.values()),
-                               limit=prompts_spec.limit if prompts_spec else None)
+    # prompts.limit counts *eligible* prompts (with at least N gold responses): the paper's "first
+    # 1,000 held-out prompts" are 1,000 evaluated prompts, however many short ones come between
+    limit = prompts_spec.limit if prompts_spec else None
+    order, texts = prompt_list(ids=ids, prompts_file=prompts_file, gold=gold, systems=list(files.values()), limit=None)
     backend_ks = [s.num_samples for s in spec.systems if s.backend is not None and s.num_samples]
     n, n_source = choose_n(spec.samples_per_prompt, files, backend_ks)
-    protocol = Protocol(prompt_ids=order, prompts={}, n=n, n_source=n_source, requested=len(order))
+    protocol = Protocol(prompt_ids=order, prompts={}, n=n, n_source=n_source,
+                        requested=len(order) if limit is None else limit, listed=len(order), limit=limit)
     systems: list[SystemSamples] = []
+    kept, dropped = subsample_gold(gold, order, n, spec.seed) if gold is not None else ({}, {})
+    eligible = [pid for pid in order if pid in kept] if gold is not None else order
+    protocol.eligible = len(eligible)
+    protocol.prompt_ids = eligible if limit is None else eligible[:limit]
+    if protocol.prompt_ids and limit is not None:  # the short prompts passed over before the cut
+        position = {pid: i for i, pid in enumerate(order)}
+        last = position[protocol.prompt_ids[-1]]
+        dropped = {pid: c for pid, c in dropped.items() if position[pid] < last}
+    protocol.dropped = dropped
     if gold is not None:
-        kept, dropped = subsample_gold(gold, order, n, spec.seed)
-        protocol.dropped = dropped
-        protocol.prompt_ids = [pid for pid in order if pid in kept]
-        systems.append(SystemSamples(name=spec.gold.name, role="gold", source=gold_source, groups=kept))
+        systems.append(SystemSamples(name=spec.gold.name, role="gold", source=gold_source,
+                                     groups={pid: kept[pid] for pid in protocol.prompt_ids}))
     if not protocol.prompt_ids:
         raise UserError(
             f"no prompt is left to evaluate ({len(order)} listed, {len(protocol.dropped)} dropped for having "
