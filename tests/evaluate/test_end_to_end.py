@@ -78,6 +78,12 @@ def test_generate_score_and_report(tiny_models, tmp_path):
     assert report["effective_diversity"]["systems"]["tiny"]["share"][0]["mean"] == pytest.approx(1.0)
     plugins = report["versions"]["plugins"]
     assert plugins["divtools.builtins.backends"] == plugins["divtools.builtins.scorers"] == report["versions"]["divtools"]
+    import torch
+    import transformers
+
+    # the libraries that generated and scored are named with their versions
+    assert report["versions"]["torch"] == torch.__version__
+    assert report["versions"]["transformers"] == transformers.__version__
 
     # report.md and the plots
     md = (out / "report.md").read_text()

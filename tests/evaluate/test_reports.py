@@ -182,3 +182,27 @@ def test_compare_refuses_other_prompts_other_n_and_clashing_labels(gens, tmp_pat
     with pytest.raises(UserError, match="not a divtools evaluation report"):
         compare_reports([tmp_path / "junk.json"], tmp_path / "x")
     assert not (tmp_path / "x").exists() or not (tmp_path / "x" / "report.json").exists()
+
+
+def test_compare_keeps_one_gold_row_when_reports_have_different_metrics(gens, tmp_path):
+    """Two runs on the same gold data (same seed, same subsample) with different metrics: the
+    merged report has one gold row holding both runs' labels, each number copied unchanged."""
+    from divtools.evaluate.compare import compare_reports
+
+    rows = [json.loads(line) for line in gens.read_text().splitlines()]
+    write_jsonl(tmp_path / "a.jsonl", [r for r in rows if r["system"] == "diverse"])
+    write_jsonl(tmp_path / "b.jsonl", [r for r in rows if r["system"] == "echo"])
+    write_jsonl(tmp_path / "gold.jsonl", gold_rows([5] * 8))
+    common = {"gold": {"path": "gold.jsonl"}, "samples_per_prompt": 4, "reporters": [{"kind": "json"}], "scorers": []}
+    a = run_spec(_spec(tmp_path / "a.jsonl", output={"dir": "ra"}, metrics=[{"kind": "distinct_n", "n": 1, "label": "d1"}],
+                       **common), tmp_path)
+    b = run_spec(_spec(tmp_path / "b.jsonl", output={"dir": "rb"}, metrics=[{"kind": "distinct_n", "n": 1, "label": "d1"},
+                                                                            {"kind": "distinct_n", "n": 2, "label": "d2"}],
+                       **common), tmp_path)
+    ra, rb = load(a), load(b)
+    assert set(ra["results"]["human"]) == {"d1"} and set(rb["results"]["human"]) == {"d1", "d2"}
+    merged = load(compare_reports([a, b], tmp_path / "both"))
+    assert merged["order"]["systems"] == ["human", "diverse", "echo"]  # no "human@rb"
+    assert merged["results"]["human"] == {"d1": ra["results"]["human"]["d1"], "d2": rb["results"]["human"]["d2"]}
+    assert merged["results"]["diverse"] == ra["results"]["diverse"]
+    assert merged["results"]["echo"] == rb["results"]["echo"]

@@ -4,8 +4,10 @@ Numbers are copied, never recomputed: each system's results in the merged report
 those of the report it came from. Reports are merged only when they were made under the same
 protocol — the same prompt ids and the same N — and when every label shared by two reports
 means the same metric or scorer (same kind and parameters); otherwise divtools refuses.
-A system name found in several reports is kept once when its results are identical (e.g. the same
-gold data), and otherwise suffixed with its report's folder name.
+A system name found in several reports is kept once when it is the same system: the same
+source and equal results for every label both reports have (the same gold data evaluated with
+different metrics gives one row holding the union of its labels). Otherwise the later one is
+suffixed with its report's folder name.
 """
 
 from __future__ import annotations
@@ -93,7 +95,11 @@ def merge_reports(loaded: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, An
             res = report["results"].get(name, {})
             target = name
             if name in systems:
-                if results[name] == res and systems[name].get("source") == info.get("source"):
+                kept = results[name]
+                same = systems[name].get("source") == info.get("source") and all(
+                    kept[label] == res[label] for label in set(kept) & set(res))
+                if same:  # one system: add the labels only this report has
+                    results[name] = {**kept, **{label: v for label, v in res.items() if label not in kept}}
                     renamed[(index, name)] = name
                     continue
                 target = f"{name}@{path.parent.name}"

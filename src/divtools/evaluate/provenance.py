@@ -1,14 +1,22 @@
-"""Which registered components (and so which plugins, at which versions) a spec uses."""
+"""Provenance of a report: which registered components (and so which plugins, at which
+versions) a spec uses, and which libraries took part in the run."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Iterator
 
 from pydantic import BaseModel
 
 from divtools.spec.base import ComponentParams
 
-__all__ = ["components_used"]
+__all__ = ["RUNTIME_LIBRARIES", "components_used", "runtime_versions"]
+
+#: libraries whose versions can change a report's numbers, recorded when they were used
+RUNTIME_LIBRARIES = (
+    "numpy", "scipy", "torch", "transformers", "trl", "peft", "accelerate", "tokenizers",
+    "sentence_transformers", "datasets", "vllm", "gguf", "nltk", "rouge_score",
+)
 
 
 def _walk(value: Any, where: str) -> Iterator[tuple[str, ComponentParams]]:
@@ -42,3 +50,27 @@ def components_used(spec: Any) -> list[dict[str, Any]]:
         out.append({"field": where, "kind": info.kind, "name": info.name, "plugin": info.plugin,
                     "version": info.plugin_version})
     return out
+
+
+def runtime_versions() -> dict[str, str]:
+    """``{library: version}`` for each of :data:`RUNTIME_LIBRARIES` imported in this process.
+
+    divtools imports torch, transformers, trl and the like only inside the stages that use them,
+    so "imported" means "took part in the run": a metrics-only evaluation records numpy and
+    scipy, one that generated with a local model also torch and transformers."""
+    from importlib import metadata
+
+    out: dict[str, str] = {}
+    for name in RUNTIME_LIBRARIES:
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        version = getattr(module, "__version__", None)
+        if not isinstance(version, str):
+            try:
+                version = metadata.version(name.replace("_", "-"))
+            except metadata.PackageNotFoundError:
+                version = "unknown"
+        out[name] = version
+    return out
+

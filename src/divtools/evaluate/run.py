@@ -38,7 +38,7 @@ from divtools.evaluate.protocol import (
     prompt_list,
     subsample_gold,
 )
-from divtools.evaluate.provenance import components_used
+from divtools.evaluate.provenance import components_used, runtime_versions
 from divtools.evaluate.publish import publish_reports
 from divtools.evaluate.rows import (
     Sample,
@@ -349,6 +349,7 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
             "plugins": {c["plugin"]: c["version"] for c in used},
             "python": _python_version(),
             "numpy": np.__version__,
+            **runtime_versions(),  # torch, transformers, trl ... when the run used them
         },
         "components": used,
         "spec": spec.model_dump(mode="json"),
