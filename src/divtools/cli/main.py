@@ -40,9 +40,9 @@ def cli() -> None:
 
 
 def _add_commands(group: click.Group) -> None:
-    from divtools.cli import cache, compare, evaluate, listing, plugins, run, schema, validate
+    from divtools.cli import cache, compare, evaluate, human_eval, listing, plugins, run, schema, validate
 
-    for module in (plugins, listing, validate, schema, run, evaluate, compare, cache):
+    for module in (plugins, listing, validate, schema, run, evaluate, compare, human_eval, cache):
         group.add_command(module.command)
 
 
