@@ -213,20 +213,26 @@ def _resolve_protocol(spec: Any, out_dir: Path, quiet: bool) -> tuple[Protocol, 
 
 # ---------------------------------------------------------------- measuring
 def _metric_values(metric: Any, system: SystemSamples, pids: list[str], label: str,
-                   quiet: bool) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Per prompt: the group's diversity, and each sample's deviation (for samples.jsonl)."""
+                   quiet: bool, extras: dict[str, dict[str, float]] | None = None,
+                   ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Per prompt: the group's diversity, and each sample's deviation (for samples.jsonl);
+    the metric's secondary values (``GroupResult.extras``) go into ``extras[name][pid]``."""
     out: dict[str, float] = {}
     deviations: dict[str, np.ndarray] = {}
     bar = _progress(len(pids), f"{label} [{system.name}]", quiet, "prompt")
     try:
         for start in range(0, len(pids), METRIC_CHUNK):
             chunk = pids[start:start + METRIC_CHUNK]
-            results = metric.groups([[s.response for s in system.groups[pid]] for pid in chunk])
+            results = metric.groups_with_prompts([[s.response for s in system.groups[pid]] for pid in chunk],
+                                                 [system.groups[pid][0].prompt for pid in chunk])
             if len(results) != len(chunk):
                 raise DivtoolsError(f"metric '{label}' returned {len(results)} results for {len(chunk)} groups")
             for pid, result in zip(chunk, results):
                 out[pid] = float(result.diversity)
                 deviations[pid] = np.asarray(result.deviation, dtype=np.float64)
+                if extras is not None:
+                    for name, value in getattr(result, "extras", {}).items():
+                        extras.setdefault(name, {})[pid] = float(value)
             bar.update(len(chunk))
     finally:
         bar.close()
@@ -300,6 +306,12 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
     metrics = {m.display: build("metric", m) for m in spec.metrics}
     scorers = {s.display: build("scorer", s) for s in spec.scorers}
     protocol, systems = _resolve_protocol(spec, out_dir, quiet)
+    # metrics that map values by the run's own distribution (utility_k's quality deciles) see
+    # every system's groups first, so all systems share one scale
+    all_groups = [[s.response for s in system.groups[pid]] for system in systems for pid in system.groups]
+    all_prompts = [system.groups[pid][0].prompt for system in systems for pid in system.groups]
+    for label in metric_labels:
+        metrics[label].calibrate(all_groups, all_prompts)
 
     results: dict[str, dict[str, Any]] = {}
     sample_scores: dict[str, dict[str, dict[str, np.ndarray]]] = {}
@@ -309,8 +321,13 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
         res: dict[str, Any] = {}
         sample_deviations[system.name] = {}
         for label in metric_labels:
-            values, sample_deviations[system.name][label] = _metric_values(metrics[label], system, pids, label, quiet)
+            extras: dict[str, dict[str, float]] = {}
+            values, sample_deviations[system.name][label] = _metric_values(metrics[label], system, pids, label, quiet, extras)
             res[label] = aggregate(values, seed=spec.seed, samples=spec.bootstrap_samples, system=system.name, label=label)
+            if extras:  # e.g. utility_k's patience sweep, each aggregated like the main value
+                res[label]["extras"] = {name: aggregate(v, seed=spec.seed, samples=spec.bootstrap_samples,
+                                                        system=system.name, label=f"{label}:{name}")
+                                        for name, v in extras.items()}
         flat = [s for pid in pids for s in system.groups[pid]]
         sample_scores[system.name] = {}
         for label in scorer_labels:
@@ -340,6 +357,15 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
                 for system in systems
             },
         }
+
+    length = None
+    if spec.length_control is not None:
+        from divtools.evaluate.length_control import length_control
+
+        lc = spec.length_control
+        length = length_control(systems, {label: metrics[label] for label in (lc.metrics or metric_labels)},
+                                sample_deviations, bins=lc.bins, resamples=lc.resamples, unit=lc.unit,
+                                n=protocol.n, seed=spec.seed, bootstrap_samples=spec.bootstrap_samples)
 
     used = components_used(spec)
     report: dict[str, Any] = {
@@ -371,6 +397,7 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
         },
         "results": results,
         "effective_diversity": effective,
+        "length_control": length,
     }
     samples = _samples_jsonl(systems, sample_scores, scorer_labels, sample_deviations, metric_labels)
     return report, samples

@@ -30,6 +30,7 @@ __all__ = [
     "EvaluateSpec",
     "GenerationsSpec",
     "GoldSpec",
+    "LengthControlSpec",
     "MetricSpec",
     "PromptsSpec",
     "ReporterSpec",
@@ -156,6 +157,21 @@ class EffectiveDiversitySpec(SpecModel):
     """Labels of the diversity metrics to sweep (default: all)."""
 
 
+class LengthControlSpec(SpecModel):
+    """Diversity read against length (docs/evaluation.md): every metric per length bin (bins from
+    all systems' pooled lengths), on length-matched resamples across systems, and the Spearman ρ
+    between each sample's deviation and its length."""
+
+    bins: int = Field(4, ge=2, le=20)
+    """Number of length bins: quantiles of the pooled lengths (repeated edges merge)."""
+    resamples: int = Field(5, ge=1, le=100)
+    """Length-matched draws averaged per prompt."""
+    unit: Literal["words", "characters"] = "words"
+    """Length in whitespace-separated words or in characters."""
+    metrics: list[str] | None = None
+    """Labels of the metrics to report (default: all)."""
+
+
 def _default_reporters() -> list[dict]:
     return [{"kind": "json"}, {"kind": "markdown"}, {"kind": "plot"}, {"kind": "html"}]
 
@@ -185,6 +201,9 @@ class EvaluateSpec(SpecModel):
     """Quality scorers, per sample; a prompt's value is the mean over its N samples."""
     effective_diversity: EffectiveDiversitySpec | None = None
     """Diversity among samples of quality >= τ over a τ sweep (needs a scorer)."""
+    length_control: LengthControlSpec | None = None
+    """Length-controlled diversity: per length bin, length-matched across systems, and the
+    deviation–length correlation (report.json ``length_control``)."""
     reporters: list[ReporterSpec] = Field(default_factory=_default_reporters)
     """Report writers (``json`` is always written: it is the run's record). The default writes
     report.json, report.md (+ report-appendix.md), the figures and report.html."""
@@ -230,6 +249,11 @@ class EvaluateSpec(SpecModel):
             for label in self.effective_diversity.metrics or []:
                 if label not in metric_labels:
                     raise ValueError(f"effective_diversity.metrics: '{label}' is not a metric label; metrics: {', '.join(metric_labels)}")
+        if self.length_control is not None:
+            metric_labels = [m.display for m in self.metrics]  # type: ignore[attr-defined]
+            for label in self.length_control.metrics or []:
+                if label not in metric_labels:
+                    raise ValueError(f"length_control.metrics: '{label}' is not a metric label; metrics: {', '.join(metric_labels)}")
         kinds = [r.kind for r in self.reporters]
         if len(set(kinds)) != len(kinds):
             raise ValueError("a reporter kind is listed twice")
