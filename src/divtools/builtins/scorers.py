@@ -48,11 +48,11 @@ class RewardModelParams(ScorerParams):
     num_labels: int = Field(1, ge=1)
     """Outputs of the head when an adapter is loaded onto a bare base model."""
     template: str = REWARD_TEMPLATE
-    """Model input; {prompt} and {response} are replaced."""
+    """Model input; {prompt} and {response} are replaced. Default: the input_template a divtools
+    reward_model stage trained the model on (read from its divtools-stage.json), else the paper's."""
     chat_template: bool = False
     """Score the tokenizer's chat-templated conversation (user: prompt, assistant: response)
-    instead of ``template``: for reward models trained on conversational pairs (e.g. the
-    reward_model stage's bradley_terry loss with a chat template)."""
+    instead of ``template``: for reward models trained elsewhere on conversational pairs."""
     output_index: int = Field(0, ge=0)
     """Which output of the head is the score (0 for a one-output regression head)."""
     max_length: int | None = Field(2048, ge=8)

@@ -18,7 +18,24 @@ import numpy as np
 
 from divtools.api import Scorer
 
-__all__ = ["RewardModelScorer"]
+__all__ = ["RewardModelScorer", "trained_template"]
+
+
+def trained_template(model: str) -> str | None:
+    """``input_template`` of the divtools ``reward_model`` stage that saved ``model`` (a local
+    folder), or None for any other model."""
+    import json
+    from pathlib import Path
+
+    from divtools.train.run import STAGE_FILE
+
+    marker = Path(model) / STAGE_FILE
+    try:
+        stage = json.loads(marker.read_text(encoding="utf-8")).get("stage") or {}
+    except (OSError, ValueError):
+        return None
+    template = stage.get("input_template") if stage.get("kind") == "reward_model" else None
+    return template if isinstance(template, str) else None
 
 
 class RewardModelScorer(Scorer):
@@ -80,7 +97,26 @@ class RewardModelScorer(Scorer):
             ]
         from divtools.generation.openai_compatible import fill_template
 
-        return [fill_template(self.params.template, prompt=p, response=r) for p, r in zip(prompts, responses)]
+        template = self.template()
+        return [fill_template(template, prompt=p, response=r) for p, r in zip(prompts, responses)]
+
+    def template(self) -> str:
+        """The input format: the one a divtools ``reward_model`` stage trained this model on (its
+        ``divtools-stage.json``), so training and scoring always see the same text; a spec's
+        ``template`` that differs from it is refused. Other models: the spec's (or the paper's)."""
+        p = self.params
+        trained = trained_template(p.model)
+        if trained is None or trained == p.template:
+            return p.template
+        if "template" in p.model_fields_set:
+            from divtools.errors import UserError
+
+            raise UserError(
+                f"the reward model in {p.model} was trained on input_template {trained!r}, not {p.template!r}; "
+                "remove template (the trained one is used) or set it to the trained one",
+                field="template",
+            )
+        return trained
 
     def score(
         self,

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 from divtools.errors import UserError
 from divtools.jsonl import read_jsonl
 
-__all__ = ["REQUIRED", "read_pairs", "preference_rows", "regression_rows", "sft_rows", "use_chat"]
+__all__ = ["REQUIRED", "read_pairs", "preference_rows", "regression_rows", "reward_pair_rows", "sft_rows", "use_chat"]
 
 REQUIRED = ("prompt", "chosen", "rejected")
 
@@ -156,3 +156,13 @@ def regression_rows(
         scores = [float(seen[k][0]) for k in keys]
         labels = [float(x) for x in ScoreTransform.fit(scores)(scores)] if targets == "transformed_votes" else scores
     return [{"text": template.format(prompt=p, response=r), "label": y} for (p, r), y in zip(keys, labels)]
+
+
+def reward_pair_rows(rows: Sequence[dict[str, Any]], *, template: str) -> list[dict[str, str]]:
+    """(chosen, rejected) reward-model inputs of a Bradley-Terry stage: ``template`` filled with
+    the prompt and each response, the format the L1 loss and the ``reward_model`` scorer use."""
+    return [
+        {"chosen": template.format(prompt=r["prompt"], response=r["chosen"]),
+         "rejected": template.format(prompt=r["prompt"], response=r["rejected"])}
+        for r in rows
+    ]
