@@ -22,7 +22,7 @@ from divtools.train.models import (
     load_tokenizer,
     lora_config,
 )
-from divtools.train.pairs_data import preference_rows, read_pairs, regression_rows, sft_rows, use_chat
+from divtools.train.pairs_data import preference_rows, read_pairs, regression_rows, reward_pair_rows, sft_rows, use_chat
 
 __all__ = ["LOG_FILE", "build_config", "build_sft_trainer", "run_preference", "run_reward_model", "run_sft"]
 
@@ -239,12 +239,26 @@ def run_reward_model(
     extra = {"remove_unused_columns": False} if stage.loss == "l1" else {}
     config = build_config(RewardConfig, stage, spec, stage_dir, quiet=quiet, **extra)
     peft = lora_config(stage.lora, task_type="SEQ_CLS")
+    max_length = config.max_length
+
+    def encode(texts: list[str]) -> Any:
+        # one input format for both losses and for the reward_model scorer: input_template's text,
+        # tokenised with the tokenizer's special tokens, truncated to max_length (TRL's own
+        # RewardTrainer path would append EOS and silently drop over-long pairs instead)
+        return tokenizer(texts, truncation=max_length is not None, max_length=max_length)
+
     if stage.loss == "bradley_terry":
-        chat = use_chat(tokenizer, data.chat_template)
+        pairs = reward_pair_rows(rows, template=stage.input_template)
+
+        def tokenize_pairs(batch: dict[str, list]) -> dict[str, list]:
+            return {"chosen_ids": encode(batch["chosen"])["input_ids"], "rejected_ids": encode(batch["rejected"])["input_ids"]}
+
+        # pre-tokenised (chosen_ids/rejected_ids): RewardTrainer uses the ids as given
+        dataset = Dataset.from_list(pairs).map(tokenize_pairs, batched=True, remove_columns=["chosen", "rejected"])
         trainer = RewardTrainer(
             model=model,
             args=config,
-            train_dataset=Dataset.from_list(preference_rows(rows, chat=chat)),
+            train_dataset=dataset,
             processing_class=tokenizer,
             peft_config=peft,
             callbacks=_callbacks(stage_dir, stage, callbacks),
@@ -255,10 +269,9 @@ def run_reward_model(
 
             model = get_peft_model(model, peft)
         data = regression_rows(rows, template=stage.input_template, targets=stage.targets, file=str(data_file))
-        max_length = config.max_length
 
         def tokenize(batch: dict[str, list]) -> dict[str, list]:
-            encoded = tokenizer(batch["text"], truncation=max_length is not None, max_length=max_length)
+            encoded = encode(batch["text"])
             encoded["labels"] = batch["label"]
             return encoded
 
