@@ -34,26 +34,9 @@ def cli_reference() -> str:
 
 
 def _type_name(ann: Any) -> str:
-    origin = typing.get_origin(ann)
-    if origin is typing.Annotated:
-        base, *meta = typing.get_args(ann)
-        for m in meta:
-            if type(m).__name__ == "Component":
-                return f"{m.kind} component"
-        return _type_name(base)
-    if origin is typing.Literal:
-        return " \\| ".join(json.dumps(a) for a in typing.get_args(ann))
-    if origin in (list, tuple, set):
-        args = typing.get_args(ann)
-        return f"list of {_type_name(args[0])}" if args else "list"
-    if origin is dict:
-        return "mapping"
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        return " or ".join(_type_name(a) for a in typing.get_args(ann) if a is not type(None)) + (
-            " (optional)" if type(None) in typing.get_args(ann) else "")
-    if isinstance(ann, type):
-        return ann.__name__
-    return str(ann).replace("typing.", "")
+    from divtools.spec.describe import type_name
+
+    return type_name(ann, sep=" \\| ")  # the bar is escaped inside Markdown tables
 
 
 def _default(field: Any) -> str:

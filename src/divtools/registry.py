@@ -83,8 +83,9 @@ class ComponentInfo(Generic[T]):
 
     @property
     def summary(self) -> str:
-        """First line of the description."""
-        return self.description.strip().splitlines()[0] if self.description.strip() else ""
+        """The description's first paragraph as one line (a docstring's first line may stop
+        mid-sentence where the source wrapped it)."""
+        return " ".join(self.description.strip().split("\n\n")[0].split())
 
 
 class Registry(Generic[T]):

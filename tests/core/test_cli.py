@@ -68,4 +68,5 @@ def test_list_json_shape():
     row = next(r for r in rows if r["name"] == "distinct_n")
     assert row["plugin"] == "divtools.builtins.metrics"
     assert row["description"].startswith("distinct-n")
-    assert {"name": "n", "type": "int", "required": False, "default": 2, "description": "n-gram order."} in row["parameters"]
+    assert {"name": "n", "type": "int", "allowed": None, "required": False, "default": 2,
+            "description": "n-gram order."} in row["parameters"]

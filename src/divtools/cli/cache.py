@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from divtools.cli.help import FullHelpGroup
+
 __all__ = ["command"]
 
 
-@click.group("cache")
+@click.group("cache", cls=FullHelpGroup)
 def command() -> None:
     """Inspect or clear the embedding cache."""
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from divtools.cli.help import FullHelpGroup
+
 __all__ = ["command"]
 
 
-@click.group("human-eval")
+@click.group("human-eval", cls=FullHelpGroup)
 def command() -> None:
     """A blinded human evaluation: which set of stories is more diverse, which holds the best
     story (docs/human-eval.md walks through a study)."""

@@ -11,12 +11,13 @@ import sys
 import click
 
 from divtools import __version__
+from divtools.cli.help import FullHelpGroup
 from divtools.errors import EXIT_USER_ERROR, DivtoolsError, UserError
 
 __all__ = ["cli", "main"]
 
 
-class DivtoolsGroup(click.Group):
+class DivtoolsGroup(FullHelpGroup):
     """Turns user errors into ``FILE: field: message`` on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context):
