@@ -32,9 +32,11 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", encoding: str | 
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # a failed write() names no file; the user needs to know which
         raise
 
 

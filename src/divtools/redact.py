@@ -51,7 +51,7 @@ _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@\"'<>]+(?::[^/\s
 # ?name=value / &name=value / ;name=value with a credential-like name
 _QUERY_SECRET = re.compile(rf"(?i)([?&;]{_SECRET_NAME}=)[^&#\s\"'<>]*")
 # header-like "Name: value" (to the end of the line / a quote / a comma in a mapping repr)
-_HEADER_NAMES = r"(?:authorization|proxy-authorization|api-key|x-api-key|openai-api-key|ocp-apim-subscription-key)"
+_HEADER_NAMES = r"(?:authorization|proxy-authorization|api[-_]key|x-api-key|openai-api-key|ocp-apim-subscription-key)"
 # quoted as JSON or a dict repr, possibly JSON-escaped once more (\"api-key\": \"...\")
 _HEADER_QUOTED = re.compile(rf"(?i)(\\*[\"']{_HEADER_NAMES}\\*[\"']\s*[:=]\s*\\*[\"'])([^\"'\\]*)")
 _HEADER_PLAIN = re.compile(rf"(?i)(\b{_HEADER_NAMES}\s*:\s*)(?![\"'\s])[^\r\n,;}}]*")

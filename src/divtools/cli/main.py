@@ -12,19 +12,27 @@ import click
 
 from divtools import __version__
 from divtools.cli.help import FullHelpGroup
-from divtools.errors import EXIT_USER_ERROR, DivtoolsError, UserError
+from divtools.cli.errors import print_traceback, user_message
+from divtools.errors import EXIT_USER_ERROR
+from divtools.redact import redact
 
 __all__ = ["cli", "main"]
 
 
 class DivtoolsGroup(FullHelpGroup):
-    """Turns user errors into ``FILE: field: message`` on stderr and exit code 2."""
+    """Turns user errors (and the standard exceptions that are the user's to fix, see
+    :mod:`divtools.cli.errors`) into ``FILE: field: message`` on stderr and exit code 2, redacted."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (UserError, DivtoolsError) as exc:
-            click.echo(str(exc), err=True)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:
+            message = user_message(exc)
+            if message is None:
+                raise
+            click.echo(message, err=True)
             ctx.exit(EXIT_USER_ERROR)
 
 
@@ -56,13 +64,17 @@ def _plugin_commands() -> None:
     try:
         plugin_set().pm.hook.divtools_register_commands(cli=cli)
     except Exception as exc:  # a broken plugin command must not take the CLI down
-        click.echo(f"divtools: a plugin failed to add its commands: {exc}", err=True)
+        click.echo(redact(f"divtools: a plugin failed to add its commands: {exc}"), err=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     _plugin_commands()
-    cli.main(args=argv, prog_name="divtools", standalone_mode=True)
+    try:
+        cli.main(args=argv, prog_name="divtools", standalone_mode=True)
+    except Exception as exc:  # a divtools bug: its traceback, redacted, and exit 1
+        print_traceback(exc)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

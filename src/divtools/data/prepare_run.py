@@ -150,6 +150,7 @@ def run(spec, *, quiet: bool = False) -> Path:
     from divtools.data.split import split_groups
     from divtools.data.weights import WeightSettings, weigh_pairs
 
+    from divtools.redact import redact_data
     from divtools.rundir import RunDir
 
     out = Path(spec.output.dir)
@@ -245,7 +246,7 @@ def run(spec, *, quiet: bool = False) -> Path:
     summary = {
         "divtools_version": __version__,
         "spec_sha256": fingerprint,
-        "spec": spec_data,
+        "spec": redact_data(spec_data),  # no secret in a record (divtools.redact)
         "source": identity,
         "components": {
             "source": _component("source", spec.source),

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from divtools.spec.base import ComponentParams
 
-__all__ = ["RUNTIME_LIBRARIES", "components_used", "runtime_versions"]
+__all__ = ["RUNTIME_LIBRARIES", "components_used", "recorded", "runtime_versions"]
 
 #: libraries whose versions can change a report's numbers, recorded when they were used
 RUNTIME_LIBRARIES = (
@@ -74,3 +74,11 @@ def runtime_versions() -> dict[str, str]:
         out[name] = version
     return out
 
+
+def recorded(value: Any) -> Any:
+    """A spec (or a component's params) as reports record it: JSON-ready, with every secret
+    redacted (:func:`divtools.redact.redact_data`: credentials in URLs, key-like query strings
+    and headers, values of secret environment variables)."""
+    from divtools.redact import redact_data
+
+    return redact_data(value.model_dump(mode="json") if hasattr(value, "model_dump") else value)

@@ -38,7 +38,7 @@ from divtools.evaluate.protocol import (
     prompt_list,
     subsample_gold,
 )
-from divtools.evaluate.provenance import components_used, runtime_versions
+from divtools.evaluate.provenance import components_used, recorded, runtime_versions
 from divtools.evaluate.publish import publish_reports
 from divtools.evaluate.rows import (
     Sample,
@@ -378,7 +378,7 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
             **runtime_versions(),  # torch, transformers, trl ... when the run used them
         },
         "components": used,
-        "spec": spec.model_dump(mode="json"),
+        "spec": recorded(spec),
         "protocol": protocol.record(seed=spec.seed, bootstrap_samples=spec.bootstrap_samples,
                                     gold=spec.gold.name if spec.gold else None),
         "prompts": protocol.prompts,
@@ -415,11 +415,11 @@ def _labels(spec: Any, metrics: dict[str, Any]) -> dict[str, dict]:
         out[m.display] = {
             "type": "metric",
             "kind": m.kind,
-            "params": m.model_dump(mode="json"),
+            "params": recorded(m),
             "higher_is_more_diverse": bool(getattr(metrics[m.display], "higher_is_more_diverse", True)),
         }
     for s in spec.scorers:
-        out[s.display] = {"type": "scorer", "kind": s.kind, "params": s.model_dump(mode="json")}
+        out[s.display] = {"type": "scorer", "kind": s.kind, "params": recorded(s)}
     return out
 
 

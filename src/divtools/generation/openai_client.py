@@ -19,6 +19,7 @@ import urllib.request
 from typing import Any, Callable, Mapping, Sequence
 
 from divtools.errors import DivtoolsError, UserError
+from divtools.redact import redact, remember
 
 __all__ = ["ChatClient", "DEFAULT_BASE_URL", "MalformedResponseError", "ServerError"]
 
@@ -26,17 +27,47 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
 
-class ServerError(DivtoolsError):
+class _Redacted(DivtoolsError):
+    """A server problem whose message may quote the server (which may echo our headers): the
+    message is redacted (:func:`divtools.redact.redact`) before anyone can print it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
+
+
+class ServerError(_Redacted):
     """The server kept failing (after all retries) or refused the request."""
 
 
-class MalformedResponseError(DivtoolsError):
+class MalformedResponseError(_Redacted):
     """The server answered, but not with a chat completion divtools can read."""
 
 
 def _excerpt(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
+    # redacted before cutting, so a cut cannot leave half a key that no pattern recognises
+    text = redact(" ".join(text.split()))
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _base_url(connection: Any) -> str:
+    """The server URL: the spec's ``base_url`` (checked by the spec), else the environment
+    variable ``base_url_env`` (checked here the same way; the message never shows its value)."""
+    if connection.base_url:
+        return connection.base_url
+    env = connection.base_url_env
+    value = os.environ.get(env) if env else None
+    if not value:
+        return DEFAULT_BASE_URL
+    value = value.strip()
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"the environment variable {env} must hold an http:// or https:// URL "
+                        "(its value is not shown: it may hold a secret)", field="base_url_env")
+    if "@" in parts.netloc:
+        raise UserError(f"the environment variable {env} holds a URL with user:password@; remove the "
+                        "credentials and put the key in the environment variable named by api_key_env "
+                        "(the value is not shown)", field="base_url_env")
+    return value
 
 
 class ChatClient:
@@ -49,8 +80,7 @@ class ChatClient:
     def __init__(self, connection: Any, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.connection = connection
         self.model = connection.model
-        base = connection.base_url or os.environ.get(connection.base_url_env) or DEFAULT_BASE_URL
-        self.base_url = base.rstrip("/")
+        self.base_url = _base_url(connection).rstrip("/")
         parts = urllib.parse.urlsplit(self.base_url)
         # a query (e.g. ?api-version=...) stays after the path
         self._request_url = urllib.parse.urlunsplit(
@@ -69,6 +99,7 @@ class ChatClient:
         env = self.connection.api_key_env
         key = os.environ.get(env) if env else None
         if key:
+            remember(key)  # from now on redacted from every message and record
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
@@ -123,9 +154,9 @@ class ChatClient:
                 if isinstance(exc.reason, (TimeoutError, socket.timeout)):
                     last = f"no answer within {self.connection.timeout_s:g} s"
                 else:
-                    last = f"connection failed: {exc.reason}"
+                    last = f"connection failed: {redact(str(exc.reason))}"
             except (ConnectionError, http.client.HTTPException) as exc:
-                last = f"connection failed: {type(exc).__name__}: {exc}"
+                last = f"connection failed: {type(exc).__name__}: {redact(str(exc))}"
             if attempt == retries:
                 raise ServerError(
                     f"{self.url} failed {retries + 1} time(s) for model '{self.model}'; last: {last}. "

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from divtools.api import Backend
 from divtools.generation.openai_client import ChatClient
 from divtools.generation.seeds import derive_seed
+from divtools.redact import redact_data
 
 __all__ = ["OpenAICompatibleBackend", "fill_template", "format_previous"]
 
@@ -58,7 +59,7 @@ class OpenAICompatibleBackend(Backend):
             out["iterative_template"] = p.iterative_template
         if p.extra_body:
             out["extra_body"] = p.extra_body
-        return out
+        return redact_data(out)  # recorded with the generations: no secret (e.g. a key in extra_body)
 
     def _messages(self, content: str) -> list[dict[str, str]]:
         messages = []

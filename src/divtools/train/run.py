@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 from divtools.atomic import write_json
 from divtools.errors import UserError
+from divtools.redact import redact_data
 
 __all__ = ["STAGE_FILE", "run", "stage_complete"]
 
@@ -135,12 +136,12 @@ def run(spec: Any, *, quiet: bool = False, callbacks: Sequence[Any] = ()) -> Pat
                 stage_dir / STAGE_FILE,
                 {
                     "complete": True,
-                    "stage": stage.model_dump(mode="json"),
+                    "stage": redact_data(stage.model_dump(mode="json")),
                     "init": str(prev_dir) if prev_dir else spec.model.path,
-                    "base_model": spec.model.model_dump(mode="json"),
+                    "base_model": redact_data(spec.model.model_dump(mode="json")),
                     "adapter": (stage_dir / "adapter_config.json").exists(),
                     "seed": spec.seed,
-                    "data": spec.data.model_dump(mode="json"),
+                    "data": redact_data(spec.data.model_dump(mode="json")),
                     "versions": _versions(),
                 },
             )
