@@ -79,7 +79,7 @@ def test_plot_without_scorers_shows_diversity_per_system(gens, tmp_path):
     spec = _spec(gens, scorers=[], reporters=[{"kind": "plot", "formats": ["png"], "dpi": 40}])
     report = load(run_spec(spec, tmp_path))
     out = tmp_path / "out"
-    assert _png_size(out / "quality_vs_diversity.png") == (int(3.35 * 40), int(2.6 * 40))
+    assert _png_size(out / "quality_vs_diversity.png") == (int(3.346 * 40), int(2.6 * 40))
     assert not (out / "quality_vs_diversity.svg").exists()
     assert not (out / "quality_vs_diversity_grid.png").exists()  # no scorer, no pairs
     from divtools.builtins.reporters import PlotReporterParams
@@ -93,7 +93,7 @@ def test_effective_diversity_plot(gens, tmp_path):
     spec = _spec(gens, effective_diversity={"quantiles": 3, "metrics": ["d2"]},
                  reporters=[{"kind": "plot", "formats": ["png"], "dpi": 40}])
     report = load(run_spec(spec, tmp_path))
-    assert _png_size(tmp_path / "out" / "effective_diversity.png") == (int(3.35 * 40), int((1.7 + 0.5) * 40))
+    assert _png_size(tmp_path / "out" / "effective_diversity.png") == (int(3.346 * 40), int((1.7 + 0.5) * 40))
     from divtools.builtins.reporters import PlotReporterParams
     from divtools.reporters.plot_report import effective_diversity_figure
 

@@ -30,8 +30,8 @@ class MarkdownReporterParams(ComponentParams):
 class _FigureParams(ComponentParams):
     """What the figures share (the plot reporter writes them, the html reporter embeds them)."""
 
-    width: float = Field(3.35, gt=0, le=20)
-    """Width of every figure in inches (3.35 in = 85 mm, one column of a two-column paper)."""
+    width: float = Field(3.346, gt=0, le=20)
+    """Width of every figure in inches (3.346 in = 85 mm, one column of a two-column paper)."""
     height: float = Field(2.6, gt=0, le=20)
     """Height of the main quality-vs-diversity figure in inches."""
     panel_height: float = Field(1.7, gt=0, le=20)

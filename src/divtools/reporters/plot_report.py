@@ -13,7 +13,7 @@ global backend are left alone).
 Conventions: right (or up) = more diverse for every metric — an axis is reversed when lower
 values mean more diversity (self-BLEU, homogenization, compression ratio); length is never a
 quality axis (:func:`divtools.reporters.is_length`); every text is ``font_size`` points at the
-figure's own width, which defaults to 3.35 in = 85 mm, so it prints at that size in one column.
+figure's own width, which defaults to 3.346 in = 85 mm, so it prints at that size in one column.
 """
 
 from __future__ import annotations
@@ -39,6 +39,19 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h", "p", "8"]
 LEGEND_HEIGHT = 0.5
 
 
+#: longest system name drawn in a figure (longer ones are cut with an ellipsis)
+NAME_CHARS = 24
+
+
+def figure_name(name: str) -> str:
+    """A system name as a figure shows it: one line (whitespace runs become one space), at most
+    NAME_CHARS characters; ``$`` escaped so matplotlib never reads it as mathtext."""
+    text = " ".join(str(name).split())
+    if len(text) > NAME_CHARS:
+        text = text[:NAME_CHARS - 1] + "…"
+    return text.replace("$", r"\$")
+
+
 def system_styles(report: Mapping[str, Any]) -> dict[str, dict]:
     """Marker, colour and legend name per system: the gold system a black star, the others the
     i-th colour and the i-th marker (distinct for up to 12 systems, then repeating)."""
@@ -47,10 +60,10 @@ def system_styles(report: Mapping[str, Any]) -> dict[str, dict]:
     for name in system_order(report):
         info = report["systems"][name]
         if info.get("role") == "gold":
-            out[name] = {"marker": "*", "color": "black", "markersize": 9, "name": display_name(name, info)}
+            out[name] = {"marker": "*", "color": "black", "markersize": 9, "name": figure_name(display_name(name, info))}
         else:
             out[name] = {"marker": MARKERS[i % len(MARKERS)], "color": PALETTE[i % len(PALETTE)],
-                         "markersize": 5, "name": name}
+                         "markersize": 5, "name": figure_name(name)}
             i += 1
     return out
 
