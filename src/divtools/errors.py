@@ -6,9 +6,11 @@ prints it as ``FILE: field: what is wrong`` and exits with code 2, without a tra
 
 from __future__ import annotations
 
-__all__ = ["DivtoolsError", "UserError", "NotImplementedYet", "EXIT_USER_ERROR"]
+__all__ = ["DEBUG_ENV", "DivtoolsError", "UserError", "NotImplementedYet", "StageFailed", "EXIT_USER_ERROR"]
 
 EXIT_USER_ERROR = 2
+#: set to 1 (``divtools run --debug`` does) to see the traceback of a failure inside a trainer
+DEBUG_ENV = "DIVTOOLS_DEBUG"
 
 
 class DivtoolsError(Exception):
@@ -31,3 +33,8 @@ class UserError(DivtoolsError):
 
 class NotImplementedYet(DivtoolsError, NotImplementedError):
     """A documented feature that this version does not implement; says so instead of pretending."""
+
+
+class StageFailed(DivtoolsError):
+    """A library (a TRL trainer, a model) failed inside a run's stage: the message names the
+    stage and the spec field to check; the original exception is its ``__cause__``."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from divtools.errors import NotImplementedYet
+from divtools.errors import DEBUG_ENV, NotImplementedYet, StageFailed, UserError
 
 __all__ = ["RUNNERS", "remote_code_fields", "run_spec", "run_spec_data", "run_spec_file"]
 
@@ -57,7 +58,15 @@ def run_spec(spec: Any, *, quiet: bool = False) -> Path:
     from divtools.rundir import claims
 
     with claims():  # the output folder this run claims is released when it ends, however it ends
-        return getattr(module, attr)(spec, quiet=quiet)
+        try:
+            return getattr(module, attr)(spec, quiet=quiet)
+        except Exception as exc:
+            # a runner marks a library's failure inside a stage with the line the user needs
+            # (train: the stage and the likely field); the traceback only when debugging
+            message = getattr(exc, "divtools_message", None)
+            if message is None or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+                raise
+            raise StageFailed(message) from exc
 
 
 def run_spec_data(data: dict[str, Any], *, file: str, base_dir: Path, quiet: bool = False) -> Path:
@@ -69,7 +78,13 @@ def run_spec_data(data: dict[str, Any], *, file: str, base_dir: Path, quiet: boo
 def run_spec_file(path: Path, overrides: Iterable[str] = (), *, quiet: bool = False) -> Path:
     from divtools.spec.loading import load_spec
 
-    return run_spec(load_spec(path, overrides), quiet=quiet)
+    try:
+        return run_spec(load_spec(path, overrides), quiet=quiet)
+    except UserError as exc:
+        if exc.file is not None:
+            raise
+        # an error found while running names a spec field: say which spec file it is in
+        raise UserError(exc.message, file=str(path), field=exc.field) from None
 
 
 def run_pipeline(spec: Any, *, quiet: bool = False) -> Path:

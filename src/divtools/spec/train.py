@@ -297,7 +297,9 @@ class RewardModelStage(_Stage):
     """l1 only: a reward file from 'run: prepare' with reward_data: true (prompt, response, score,
     target); default: the distinct responses of the pairs with their scores."""
     input_template: str = "<prompt>{prompt}</prompt><response>{response}</response>"
-    """How (prompt, response) becomes the reward model's input text (l1)."""
+    """How (prompt, response) becomes the reward model's input text, for both losses (bradley_terry
+    fills it with the chosen and with the rejected response); the reward_model scorer reads it
+    from the stage's divtools-stage.json, so scoring sees the format training saw."""
     targets: Literal["transformed_votes", "raw"] = "transformed_votes"
     """l1 targets: docs/method.md §2 vote transform (shift to min 1, log1p ×100, min-max to [-1, 1]) or raw scores."""
 
@@ -321,6 +323,55 @@ class RewardModelStage(_Stage):
 
 
 Stage = Annotated[Union[SFTStage, PreferenceStage, RewardModelStage], Field(discriminator="kind")]
+
+#: report_to integration -> the modules of which one must be importable (transformers' integrations)
+REPORT_TO_MODULES: dict[str, tuple[str, ...]] = {
+    "tensorboard": ("tensorboard", "tensorboardX"),
+    "wandb": ("wandb",),
+    "mlflow": ("mlflow",),
+    "comet_ml": ("comet_ml",),
+    "clearml": ("clearml",),
+    "neptune": ("neptune",),
+    "dvclive": ("dvclive",),
+    "codecarbon": ("codecarbon",),
+    "trackio": ("trackio",),
+    "swanlab": ("swanlab",),
+    "azure_ml": ("azureml",),
+    "dagshub": ("dagshub",),
+    "flyte": ("flytekit",),
+    "kubeflow": ("kubeflow",),
+}
+
+
+def stage_args_problems(stage: Any, data: "DataSpec") -> list[str]:
+    """What a stage's ``args`` ask for that this spec or this machine cannot give, found before any
+    model loads (the trainer would fail on it after loading): evaluation without eval data, a
+    ``report_to`` target whose package is not installed."""
+    import importlib.util
+
+    problems = []
+    args = stage.args
+    strategy = args.get("eval_strategy", "no")
+    asked = (f"eval_strategy is '{strategy}'" if strategy not in ("no", None) else
+             "do_eval is true" if args.get("do_eval") is True else
+             "load_best_model_at_end is true" if args.get("load_best_model_at_end") is True else None)
+    if asked and stage.kind == "reward_model":
+        problems.append(f"args.{asked}, but reward_model stages do not evaluate in this version; remove it")
+    elif asked and data.eval is None:
+        problems.append(f"args.{asked} but the stage has no eval data: set data.eval (held-out pairs, e.g. "
+                        "run: prepare's eval.jsonl) or remove it")
+    targets = args.get("report_to", "none")
+    for target in [targets] if isinstance(targets, str) else list(targets or []):
+        if target in ("none", "all"):
+            continue
+        modules = REPORT_TO_MODULES.get(target)
+        if modules is None:
+            problems.append(f"args.report_to: unknown integration '{target}'; one of: none, all, "
+                            + ", ".join(sorted(REPORT_TO_MODULES)))
+        elif not any(importlib.util.find_spec(m) is not None for m in modules):
+            problems.append(f"args.report_to: '{target}' needs the {modules[0]} package, which is not installed: "
+                            f"pip install {modules[0]} (or remove '{target}' from report_to)")
+    return problems
 
 
 class TrainSpec(SpecModel):
@@ -357,6 +408,15 @@ class TrainSpec(SpecModel):
             if stage.kind == "reward_model" and stage.init not in ("base",) and stage.model is not None:
                 raise ValueError(f"stages[{i}]: give either model or init (not both) for a reward model")
             seen.append(stage.name)
+        errors = [
+            {"type": "stage_args", "loc": ("stages", i, "args"), "msg": problem, "input": stage.args}
+            for i, stage in enumerate(self.stages)
+            for problem in stage_args_problems(stage, stage.data or self.data)
+        ]
+        if errors:
+            from divtools.spec.base import raise_all
+
+            raise_all("TrainSpec", errors)
         return self
 
     def init_stage(self, index: int) -> str | None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
 from divtools.atomic import write_json
-from divtools.errors import UserError
+from divtools.errors import DivtoolsError, UserError
 from divtools.redact import redact_data
 
 __all__ = ["STAGE_FILE", "run", "stage_complete"]
@@ -100,6 +101,46 @@ def _check_data(spec: Any) -> None:
                 objective.check_dataset(list(rows[0]), lambda c, rows=rows: [r.get(c) for r in rows], file=str(path))
 
 
+def _check_configs(spec: Any, quiet: bool) -> None:
+    """Build every unfinished stage's TRL config object now, before any model loads: a
+    combination of args that TRL/transformers refuse is a ``stages.NAME.args`` error at once."""
+    from divtools.train.stages import stage_config
+
+    out = Path(spec.output.dir)
+    for stage in spec.stages:
+        if not stage_complete(out / stage.name):
+            stage_config(spec, stage, out / stage.name, quiet=quiet)
+
+
+def _likely_field(stage: Any, exc: BaseException) -> str:
+    """The spec field a trainer's exception most likely comes from."""
+    text = f"{type(exc).__name__}: {exc}"
+    # an args key the message names, whole or by its last words ("batch_size" for per_device_train_batch_size)
+    words = set(re.findall(r"[A-Za-z]+(?:_[A-Za-z]+)+", text))
+    named = [key for key in stage.args if key in text or any(key.endswith("_" + w) for w in words)]
+    if named:
+        return ", ".join(f"stages.{stage.name}.args.{key}" for key in named)
+    if "out of memory" in text.lower() or "OutOfMemoryError" in text:
+        return (f"stages.{stage.name}.args.per_device_train_batch_size or max_length (lower them; "
+                "gradient_accumulation_steps keeps the global batch)")
+    if any(word in text for word in ("tokenizer", "pad_token", "chat_template", "eos_token")):
+        return "model (its tokenizer) or data.chat_template"
+    return f"stages.{stage.name}.args"
+
+
+def _annotate(stage: Any, exc: BaseException) -> None:
+    """Attach the user-facing message to an exception raised inside a stage's trainer;
+    :func:`divtools.runs.run_spec` turns it into a :class:`~divtools.errors.StageFailed` (the CLI
+    prints it, exit 2) unless DIVTOOLS_DEBUG / ``--debug`` is set. ``run`` itself re-raises the
+    exception unchanged, for callers of the Python API."""
+    detail = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ""
+    exc.divtools_message = (  # type: ignore[attr-defined]
+        f"stage '{stage.name}' ({stage.kind}) failed while training: {type(exc).__name__}: {detail}\n"
+        f"  likely field: {_likely_field(stage, exc)}\n"
+        "  run again with --debug (or DIVTOOLS_DEBUG=1) for the traceback; finished stages are kept"
+    )
+
+
 def run(spec: Any, *, quiet: bool = False, callbacks: Sequence[Any] = ()) -> Path:
     """Run (or resume) every stage of ``spec``; return ``output.dir``.
 
@@ -109,6 +150,7 @@ def run(spec: Any, *, quiet: bool = False, callbacks: Sequence[Any] = ()) -> Pat
 
     _quiet(quiet)
     _check_data(spec)
+    _check_configs(spec, quiet)
     state = _state(spec)
     out = Path(spec.output.dir)
     if state.is_main_process:
@@ -130,7 +172,12 @@ def run(spec: Any, *, quiet: bool = False, callbacks: Sequence[Any] = ()) -> Pat
             continue
         init_name = spec.init_stage(index)
         prev_dir = out / init_name if init_name else None
-        RUNNERS[stage.kind](spec, stage, stage_dir, prev_dir, quiet=quiet, callbacks=callbacks)
+        try:
+            RUNNERS[stage.kind](spec, stage, stage_dir, prev_dir, quiet=quiet, callbacks=callbacks)
+        except Exception as exc:
+            if not isinstance(exc, DivtoolsError):
+                _annotate(stage, exc)
+            raise
         if state.is_main_process:
             write_json(
                 stage_dir / STAGE_FILE,

@@ -24,7 +24,7 @@ from divtools.train.models import (
 )
 from divtools.train.pairs_data import preference_rows, read_pairs, regression_rows, reward_pair_rows, sft_rows, use_chat
 
-__all__ = ["LOG_FILE", "build_config", "build_sft_trainer", "run_preference", "run_reward_model", "run_sft"]
+__all__ = ["LOG_FILE", "build_config", "build_sft_trainer", "run_preference", "run_reward_model", "run_sft", "stage_config"]
 
 LOG_FILE = "log.jsonl"
 CHECKPOINTS = "checkpoints"
@@ -56,6 +56,35 @@ def build_config(config_cls: Any, stage: Any, spec: TrainSpec, stage_dir: Path, 
         return config_cls(**kw)
     except (ValueError, TypeError) as exc:
         raise UserError(f"{config_cls.__name__} refused these args: {exc}", field=f"stages.{stage.name}.args") from None
+    except ImportError as exc:  # e.g. an optim or integration whose package is missing
+        raise UserError(f"{config_cls.__name__}: these args need a package that is not installed: {exc}",
+                        field=f"stages.{stage.name}.args") from None
+
+
+def stage_config(spec: TrainSpec, stage: Any, stage_dir: Path, *, quiet: bool, objective: Any = None) -> Any:
+    """The TRL config object of ``stage`` (SFTConfig, DPOConfig or RewardConfig), exactly as its
+    runner trains with it. ``divtools.train.run`` builds every unfinished stage's config before
+    any model loads, so a refused combination of args is a ``FILE: stages.NAME.args`` error
+    within seconds, not a traceback after loading."""
+    from trl import DPOConfig, RewardConfig, SFTConfig
+
+    if stage.kind == "sft":
+        return build_config(SFTConfig, stage, spec, stage_dir, quiet=quiet, completion_only_loss=True)
+    if stage.kind == "reward_model":
+        extra = {"remove_unused_columns": False} if stage.loss == "l1" else {}
+        return build_config(RewardConfig, stage, spec, stage_dir, quiet=quiet, **extra)
+    if objective is None:
+        from divtools.components import build
+
+        objective = build("objective", stage.objective)
+    mode = _reference_mode(stage, stage.lora is not None)
+    divtools_set: dict[str, Any] = {"precompute_ref_log_probs": objective.needs_reference and mode == "precomputed"}
+    params = stage.objective
+    if hasattr(params, "beta"):
+        divtools_set["beta"] = params.beta
+    if getattr(params, "loss_type", None) in ("sigmoid", "ipo", "hinge"):
+        divtools_set["loss_type"] = [params.loss_type]
+    return build_config(DPOConfig, stage, spec, stage_dir, quiet=quiet, **divtools_set)
 
 
 def _callbacks(stage_dir: Path, stage: Any, extra: Sequence[Any]) -> list[Any]:
@@ -106,7 +135,7 @@ def build_sft_trainer(
 ) -> Any:
     """The ``SFTTrainer`` of an sft stage (loss on response tokens only)."""
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     data = stage.data or spec.data  # a stage may train on its own prepared data
     init = _init(spec, prev_dir)
@@ -115,7 +144,7 @@ def build_sft_trainer(
     chat = use_chat(tokenizer, data.chat_template)
     model = load_causal_lm(init, trainable_adapter=init.adapter and stage.lora is not None)
     peft = lora_config(stage.lora) if stage.lora is not None and not init.adapter else None
-    config = build_config(SFTConfig, stage, spec, stage_dir, quiet=quiet, completion_only_loss=True)
+    config = stage_config(spec, stage, stage_dir, quiet=quiet)
     eval_ds = None
     if data.eval is not None:
         eval_ds = Dataset.from_list(sft_rows(read_pairs(data.eval), chat=chat, responses=stage.responses))
@@ -147,7 +176,6 @@ def run_preference(
     spec: TrainSpec, stage: PreferenceStage, stage_dir: Path, prev_dir: Path | None, *, quiet: bool, callbacks: Sequence[Any] = ()
 ) -> None:
     from datasets import Dataset
-    from trl import DPOConfig
 
     from divtools.components import build
     from divtools.train.preference_trainer import PreferenceTrainer
@@ -167,13 +195,7 @@ def run_preference(
     ref_model = None
     if objective.needs_reference and mode == "model":
         ref_model = load_causal_lm(init, trainable_adapter=False)
-    divtools_set: dict[str, Any] = {"precompute_ref_log_probs": objective.needs_reference and mode == "precomputed"}
-    params = stage.objective
-    if hasattr(params, "beta"):
-        divtools_set["beta"] = params.beta
-    if getattr(params, "loss_type", None) in ("sigmoid", "ipo", "hinge"):
-        divtools_set["loss_type"] = [params.loss_type]
-    config = build_config(DPOConfig, stage, spec, stage_dir, quiet=quiet, **divtools_set)
+    config = stage_config(spec, stage, stage_dir, quiet=quiet, objective=objective)
     weight_columns = [c for c in objective.columns if c == objective.weight_column]
     eval_ds = None
     if data.eval is not None:
@@ -223,7 +245,7 @@ def run_reward_model(
 ) -> None:
     from datasets import Dataset
     from transformers import DataCollatorWithPadding
-    from trl import RewardConfig, RewardTrainer
+    from trl import RewardTrainer
 
     base = stage.model or spec.model
     init = InitPoint.of(base, prev_dir) if prev_dir is not None else None
@@ -236,8 +258,7 @@ def run_reward_model(
     else:
         data_file = data.train
         rows = read_pairs(data.train, limit=data.limit)
-    extra = {"remove_unused_columns": False} if stage.loss == "l1" else {}
-    config = build_config(RewardConfig, stage, spec, stage_dir, quiet=quiet, **extra)
+    config = stage_config(spec, stage, stage_dir, quiet=quiet)
     peft = lora_config(stage.lora, task_type="SEQ_CLS")
     max_length = config.max_length
 
