@@ -30,6 +30,8 @@ __all__ = [
     "Response",
     "Scorer",
     "Source",
+    "is_degenerate_text",
+    "measure_groups",
 ]
 
 
@@ -72,6 +74,54 @@ class GroupResult:
     #: secondary group values a metric also reports (e.g. utility_k at other patiences), each
     #: aggregated over prompts like ``diversity``; keys are short JSON-able names
     extras: dict[str, float] = field(default_factory=dict)
+    #: set by :func:`measure_groups` when the group holds a text without any letter or digit
+    #: (:func:`is_degenerate_text`): deviation and diversity are then NaN, never a score
+    degenerate: bool = False
+
+
+def is_degenerate_text(text: str) -> bool:
+    """True for a text with no letter or digit: empty, whitespace, punctuation or symbols only.
+
+    The one test behind the degenerate-text rule of every metric (:func:`measure_groups`):
+    such a text has no word for an n-gram, ROUGE or BLEU tokenizer to count, and embedders map
+    it to an empty or arbitrary vector, so any diversity it enters is an artefact (empty
+    answers scored as maximally diverse). ``str.isalnum`` is Unicode-aware: a text in any
+    script with one letter or digit is not degenerate.
+    """
+    return not any(ch.isalnum() for ch in text)
+
+
+def measure_groups(metric: Any, groups: Sequence[Sequence[str]], prompts: Sequence[str] | None = None) -> list[GroupResult]:
+    """The entry point every caller uses (evaluate, prepare's weights, DivPO's criterion):
+    ``metric.groups_with_prompts`` (or ``metric.groups`` without prompts, or for a metric
+    without ``groups_with_prompts``) on the groups whose texts all hold a letter or digit, and
+    for every other group the degenerate result.
+
+    The degenerate-text rule, the same for every metric, built-in or plugin: a group with an
+    empty or token-less text (:func:`is_degenerate_text`) has diversity NaN and deviation NaN
+    for each text, with ``degenerate=True``; it never gets a metric's best score (all-empty
+    groups used to score 1.0 under embedding diversity, 0 under self-BLEU and 4.0 under n-gram
+    diversity). Evaluate leaves such prompts out of the means and counts them in the report;
+    prepare gives such a pool no deviation signal (uniform weights) and counts it.
+    """
+    groups = [list(g) for g in groups]
+    keep = [i for i, g in enumerate(groups) if not any(is_degenerate_text(t) for t in g)]
+    out: list[GroupResult | None] = [None] * len(groups)
+    if keep:
+        kept = [groups[i] for i in keep]
+        with_prompts = getattr(metric, "groups_with_prompts", None)
+        if prompts is None or with_prompts is None:
+            results = metric.groups(kept)
+        else:
+            results = with_prompts(kept, [prompts[i] for i in keep])
+        if len(results) != len(keep):
+            raise RuntimeError(f"metric {type(metric).__name__} returned {len(results)} results for {len(keep)} groups")
+        for i, result in zip(keep, results):
+            out[i] = result
+    for i, g in enumerate(groups):
+        if out[i] is None:
+            out[i] = GroupResult(deviation=np.full(len(g), np.nan), diversity=float("nan"), degenerate=True)
+    return out  # type: ignore[return-value]
 
 
 @dataclass
@@ -121,6 +171,10 @@ class Metric(ABC):
         """:meth:`groups` with each group's prompt. Metrics that judge (prompt, text) pairs (e.g.
         utility_k's quality scorer) override this; the evaluate run calls it."""
         return self.groups(groups)
+
+    def measure(self, groups: Sequence[Sequence[str]], prompts: Sequence[str] | None = None) -> list[GroupResult]:
+        """:func:`measure_groups` on this metric: the degenerate-text rule, then the formula."""
+        return measure_groups(self, groups, prompts)
 
     def calibrate(self, groups: Sequence[Sequence[str]], prompts: Sequence[str]) -> None:
         """Called once by an evaluate run, before any value is measured, with every system's
@@ -184,7 +238,12 @@ class PairBuilder(ABC):
 
 
 class Objective(ABC):
-    """A pure per-example preference loss on log-probabilities (see divtools.objectives)."""
+    """A pure per-example preference loss on log-probabilities: the abstract interface.
+
+    The trainer needs more than :meth:`loss`: subclass :class:`divtools.PreferenceObjective`
+    (``divtools.objectives.base``), which declares what the batch must carry and adds
+    ``compute``, ``reduce`` and ``check_dataset``; building an objective that does not subclass
+    it is refused with an error (docs/plugins.md)."""
 
     #: needs log-probabilities from a frozen reference model
     needs_reference: ClassVar[bool] = True

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from divtools.api import Group
+from divtools.api import Group, measure_groups
 from divtools.errors import UserError
 
 __all__ = ["DeviationValues", "ModelProbabilityValues", "WordRarityValues", "build_criterion", "word_rarity"]
@@ -33,8 +33,11 @@ class DeviationValues:
 
     def values(self, requests: Sequence[Request]) -> list[np.ndarray]:
         texts = [[g.responses[i].text for i in idx] for g, idx in requests]
-        results = self.metric.groups(texts)
-        return [np.asarray(r.deviation, dtype=np.float64) for r in results]
+        results = measure_groups(self.metric, texts)
+        # a set with an empty or token-less text has no deviation (measure_groups's rule): its
+        # members tie at 0 rather than the NaNs ranking arbitrarily
+        return [np.zeros(len(r.deviation)) if r.degenerate else np.asarray(r.deviation, dtype=np.float64)
+                for r in results]
 
 
 def word_rarity(texts: Sequence[str], *, lowercase: bool = True) -> np.ndarray:

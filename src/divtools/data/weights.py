@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from divtools.api import Group, Pair
+from divtools.api import Group, Pair, measure_groups
 from divtools.errors import DivtoolsError
 
 __all__ = [
@@ -219,10 +219,18 @@ def weigh_pairs(groups: Sequence[Group], pairs: Sequence[Pair], metrics: Sequenc
     pools, index = _pools(groups, pairs, settings.pool, settings.dedupe_pool)
     texts = [[g.responses[i].text for i in idx] for g, idx in pools]
     raw: dict[str, list[np.ndarray]] = {}
+    degenerate: dict[str, int] = {}
     for label, metric in metrics:
-        results = metric.groups(texts) if texts else []
+        results = measure_groups(metric, texts) if texts else []
         devs = []
+        degenerate[label] = 0
         for (g, idx), res in zip(pools, results):
+            if res.degenerate:
+                # a pool with an empty or token-less text has no deviation (measure_groups's
+                # rule): constant 0, so every member gets weight 1, and it is counted
+                degenerate[label] += 1
+                devs.append(np.zeros(len(idx)))
+                continue
             dev = np.asarray(res.deviation, dtype=np.float64)
             if dev.shape != (len(idx),) or not np.all(np.isfinite(dev)):
                 raise DivtoolsError(
@@ -275,6 +283,7 @@ def weigh_pairs(groups: Sequence[Group], pairs: Sequence[Pair], metrics: Sequenc
         "pool_sizes": {("5+" if s == 5 else str(s)): size_counts[s] for s in sorted(size_counts)},
         "pools_of_2": size_counts.get(2, 0),
         "pools_constant_deviation": constant,
+        "pools_degenerate_text": degenerate,
         "pools_zero_mean": zero_mean,
         "pairs_zero_pool_weight": int(np.sum(chosen_w == 0)),
         "pairs_raised_by_floor": int(np.sum(final > before_clip)),

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from divtools.api import measure_groups
 from divtools.errors import UserError
 from divtools.evaluate.bootstrap import aggregate
 
@@ -63,8 +64,8 @@ def effective_diversity(
         out["share"].append(_summary(aggregate(share, seed=seed, samples=samples, system=system.name, label=key), tau))
         multi = [pid for pid in pids if len(passing[pid]) >= 2]
         for label, metric in metrics.items():
-            results = metric.groups_with_prompts([passing[pid] for pid in multi],
-                                                 [system.groups[pid][0].prompt for pid in multi]) if multi else []
+            results = measure_groups(metric, [passing[pid] for pid in multi],
+                                     [system.groups[pid][0].prompt for pid in multi]) if multi else []
             values = {pid: float(r.diversity) for pid, r in zip(multi, results)}
             agg = aggregate(values, seed=seed, samples=samples, system=system.name, label=f"{label}@{tau!r}")
             out[label].append(_summary(agg, tau))

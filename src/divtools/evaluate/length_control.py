@@ -27,6 +27,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from divtools.api import measure_groups
 from divtools.evaluate.bootstrap import aggregate
 from divtools.evaluate.protocol import seeded_rng
 
@@ -77,8 +78,8 @@ def _measure(metric: Any, groups: dict[str, list[Any]]) -> dict[str, float]:
     pids = [pid for pid, samples in groups.items() if len(samples) >= 2]
     if not pids:
         return {}
-    results = metric.groups_with_prompts([[s.response for s in groups[pid]] for pid in pids],
-                                         [groups[pid][0].prompt for pid in pids])
+    results = measure_groups(metric, [[s.response for s in groups[pid]] for pid in pids],
+                             [groups[pid][0].prompt for pid in pids])
     return {pid: float(r.diversity) for pid, r in zip(pids, results)}
 
 

@@ -12,6 +12,13 @@ Every metric answers one group (the responses to one prompt) with a
 
 Groups with fewer than two texts: deviation is all zeros (there is no other text to differ
 from); diversity is whatever the formula gives for one text, or NaN where it is undefined
-(pairwise metrics). Importing this package imports nothing heavy; each module imports numpy
+(pairwise metrics).
+
+Degenerate text, one rule for every metric (:func:`divtools.api.measure_groups`, which every
+caller goes through): a group holding an empty or token-less text (no letter or digit, e.g.
+``""`` or ``"!!!"``) gets diversity NaN and NaN deviations, flagged ``degenerate``; it is never
+scored. Cosine and kernel distances are clipped at 0. See docs/metrics.md.
+
+Importing this package imports nothing heavy; each module imports numpy
 only, and embedding metrics import their embedder lazily.
 """

@@ -25,7 +25,8 @@ def pairwise_cosine_deviation(vectors: np.ndarray) -> np.ndarray:
 
     Rows are L2-normalised here (in float64), so any non-zero vectors work; a zero row has
     cosine 0 with everything. Computed in O(N·dim) as 1 − (e_i·Σ_j e_j − e_i·e_i)/(N−1)
-    instead of forming the N×N matrix. N < 2 gives zeros.
+    instead of forming the N×N matrix, then clipped at 0 (rounding can give −2e-16 for
+    identical texts). N < 2 gives zeros.
     """
     e = np.asarray(vectors, dtype=np.float64)
     n = e.shape[0]
@@ -35,7 +36,9 @@ def pairwise_cosine_deviation(vectors: np.ndarray) -> np.ndarray:
     e = np.divide(e, norms, out=np.zeros_like(e), where=norms > 0)
     total = e.sum(axis=0)
     own = np.einsum("ij,ij->i", e, e)
-    return 1.0 - (e @ total - own) / (n - 1)
+    # A distance is never negative; rounding gives 1 − cos of about −2e-16 for (near-)identical
+    # texts, which would read as "less than no diversity". Clipped at 0 (docs/metrics.md).
+    return np.maximum(1.0 - (e @ total - own) / (n - 1), 0.0)
 
 
 def mean_pairwise_cosine_distance(vectors: np.ndarray) -> float:

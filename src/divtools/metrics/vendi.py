@@ -116,7 +116,8 @@ class Vendi(Metric):
         n = kernel.shape[0]
         dev = np.zeros(n)
         if n >= 2:
-            dev = 1.0 - (kernel.sum(axis=1) - np.diag(kernel)) / (n - 1)
+            # a mean distance, clipped at 0 like every distance (rounding: −2e-16 for twins)
+            dev = np.maximum(1.0 - (kernel.sum(axis=1) - np.diag(kernel)) / (n - 1), 0.0)
         return GroupResult(deviation=dev, diversity=vendi_from_kernel(kernel, self.q))
 
     def group(self, texts: Sequence[str]) -> GroupResult:

@@ -140,6 +140,22 @@ def _incomplete(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _degenerate(report: Mapping[str, Any]) -> list[str]:
+    """The systems with prompts whose samples hold an empty or token-less text: every metric is
+    NaN there (docs/metrics.md, the degenerate-text rule), left out of the means and counted."""
+    systems = report["systems"]
+    found = {name: systems[name] for name in system_order(report) if systems[name].get("n_degenerate_prompts")}
+    if not found:
+        return []
+    lines = ["", "## Degenerate samples", ""]
+    for name, info in found.items():
+        shown = ", ".join(escape(pid) for pid in info.get("degenerate_prompts", [])[:10])
+        more = " ..." if info["n_degenerate_prompts"] > 10 else ""
+        lines.append(f"- **{escape(name)}**: {info['n_degenerate_prompts']} prompt(s) with an empty or "
+                     f"token-less sample (no letter or digit): no metric value, left out of its means: {shown}{more}")
+    return lines
+
+
 def render_markdown(report: Mapping[str, Any], digits: int = 3) -> str:
     """report.md: the protocol line, the headline table and pointers to the rest."""
     lines = ["# Evaluation report", ""]
@@ -150,6 +166,7 @@ def render_markdown(report: Mapping[str, Any], digits: int = 3) -> str:
     lines += results_table(report, headline_labels(report), digits)
     lines += ["", f"Every metric and scorer and the effective-diversity sweep: [{APPENDIX}]({APPENDIX})."]
     lines += _incomplete(report)
+    lines += _degenerate(report)
     lines += _versions(report)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -160,6 +177,7 @@ def render_appendix(report: Mapping[str, Any], digits: int = 3) -> str:
     lines = ["# Evaluation report: appendix", "", protocol_line(report), "", "## All metrics and scorers", ""]
     lines += results_table(report, label_order(report), digits)
     lines += _incomplete(report)
+    lines += _degenerate(report)
     effective = report.get("effective_diversity")
     if effective:
         lines += ["", f"## Effective diversity (samples with {escape(effective['quality'])} ≥ τ)", "",
