@@ -126,11 +126,15 @@ def _read_index(path: Path) -> tuple[int, int, int, dict[bytes, int], list[bytes
 class EmbeddingCache:
     """Vectors of one embedder identity under ``cache_dir``."""
 
-    def __init__(self, identity: dict[str, Any], cache_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, identity: dict[str, Any], cache_dir: str | os.PathLike[str] | None = None, *, folder: str = "embeddings"
+    ) -> None:
+        # ``folder``: the cache's other user, the shared reference log-probs (divtools.train.ref_store),
+        # keeps its two-float "vectors" in the same pack format under its own folder.
         self.root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.identity = identity
         self.key = identity_key(identity)
-        self.dir = self.root / "embeddings" / self.key
+        self.dir = self.root / folder / self.key
         #: entries found damaged (and so treated as missing) during this object's life
         self.corrupt = 0
 

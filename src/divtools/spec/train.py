@@ -275,6 +275,12 @@ class PreferenceStage(_Stage):
     """Frozen reference for objectives that need one: a separate copy of the init model (model), the
     frozen initial adapter / disabled adapter of a LoRA policy (adapter, the paper's set-up), or
     log-probs computed once before training (precomputed). auto: adapter with LoRA, else model."""
+    share_reference_logps: bool = True
+    """Read the reference log-probs from the store shared by every stage (and run) with the same
+    reference model, tokenisation and pairs, and compute only what it lacks, once, before training;
+    such a stage runs no reference model. Used only where the stored values are exactly this
+    stage's reference (not with sync_ref_model, ld_alpha, or reference 'model' with LoRA); the stage
+    prints which path it took. false: the reference runs every step, as in TRL."""
 
     @field_validator("args")
     @classmethod

@@ -10,7 +10,9 @@ full logits, accelerate/DeepSpeed/FSDP wiring, checkpoints. This class changes t
 2. ``_compute_loss`` takes those columns out of the batch *before* ``model(**batch)``, computes the
    per-example log-probabilities exactly as TRL does, and calls the pure objective
    (:mod:`divtools.objectives`);
-3. objectives without a reference (ORPO/DORPO) load no reference model and run no reference pass.
+3. objectives without a reference (ORPO/DORPO) load no reference model and run no reference pass;
+4. with a :class:`~divtools.train.ref_store.ReferenceStore`, reference log-probs come from the store
+   shared by every stage with the same reference, and only pairs it lacks are computed (once).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from trl.trainer.dpo_trainer import DataCollatorForPreference
 from trl.trainer.utils import use_adapter
 
 from divtools.objectives.base import PreferenceObjective
+from divtools.train.ref_store import ReferenceStore, pair_key
 
 __all__ = ["PreferenceCollator", "PreferenceTrainer"]
 
@@ -49,13 +52,19 @@ class PreferenceTrainer(DPOTrainer):
 
     _tag_names = ["trl", "dpo", "divtools"]
 
-    def __init__(self, *args: Any, objective: PreferenceObjective, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, objective: PreferenceObjective, reference_store: ReferenceStore | None = None, **kwargs: Any
+    ) -> None:
         self.objective = objective
+        self.reference_store = reference_store if objective.needs_reference else None
+        #: how this stage got its reference log-probs (for the stage's log line)
+        self.reference_report: dict[str, Any] = {}
         self.extra_columns = tuple(c for c in objective.columns if c == objective.weight_column)
         training_args = kwargs["args"]
-        if not objective.needs_reference:
+        if not objective.needs_reference or self.reference_store is not None:
             # TRL loads a reference model unless log-probs are "precomputed"; a reference-free
-            # objective needs neither, and _precompute_ref_logps below skips the pass.
+            # objective needs neither (_precompute_ref_logps below skips the pass), and with a
+            # store the reference pass runs once, at init, only for pairs the store lacks.
             training_args.precompute_ref_log_probs = True
         processing_class = kwargs["processing_class"]
         tokenizer = getattr(processing_class, "tokenizer", processing_class)
@@ -69,15 +78,17 @@ class PreferenceTrainer(DPOTrainer):
                 pad_to_multiple_of=training_args.pad_to_multiple_of,
                 extra_columns=self.extra_columns,
             )
-        if objective.needs_reference:
+        if objective.needs_reference and self.reference_store is None:
             super().__init__(*args, **kwargs)
         else:
             # "precompute" makes TRL hash every weight (to key its log-prob cache): seconds to
-            # minutes for a large model, for a cache a reference-free objective never uses.
+            # minutes for a large model, for a cache a reference-free objective never uses and
+            # the store already keys by the reference's content.
             import trl.trainer.dpo_trainer as dpo_module
 
+            key = self.reference_store.key if self.reference_store is not None else "divtools-no-reference"
             hash_module = dpo_module.hash_module
-            dpo_module.hash_module = lambda module: "divtools-no-reference"
+            dpo_module.hash_module = lambda module: key
             try:
                 super().__init__(*args, **kwargs)
             finally:
@@ -93,7 +104,42 @@ class PreferenceTrainer(DPOTrainer):
     def _precompute_ref_logps(self, dataset, name, batch_size):
         if not self.objective.needs_reference:
             return dataset
-        return super()._precompute_ref_logps(dataset, name, batch_size)
+        if self.reference_store is None:
+            return super()._precompute_ref_logps(dataset, name, batch_size)
+        return self._stored_ref_logps(dataset, name, batch_size)
+
+    def _stored_ref_logps(self, dataset, name, batch_size):
+        """The reference columns from the store; pairs it lacks are computed in one TRL pass and added."""
+        from accelerate.utils import broadcast_object_list
+        from datasets import Dataset, Features, Value, concatenate_datasets
+
+        store = self.reference_store
+        keys = [pair_key(p, c, r) for p, c, r in zip(dataset["prompt_ids"], dataset["chosen_ids"], dataset["rejected_ids"])]
+        found = store.lookup(keys)
+        # every rank must compute the same subset (another process may be writing the store)
+        missing = [[i for i, v in enumerate(found) if v is None]]
+        broadcast_object_list(missing, from_process=0)
+        missing = missing[0]
+        report = {**store.report, "computed": len(missing)}
+        if missing:
+            model = self.ref_model or self.model
+            was_training = model.training
+            model.eval()  # the deterministic reference: no dropout in a frozen adapter copy
+            try:
+                computed = super()._precompute_ref_logps(dataset.select(missing), name, batch_size)
+            finally:
+                model.train(was_training)
+            chosen, rejected = computed["ref_chosen_logps"], computed["ref_rejected_logps"]
+            if self.accelerator.is_main_process:
+                store.put([keys[i] for i in missing], chosen, rejected)
+            for j, i in enumerate(missing):
+                found[i] = (chosen[j], rejected[j])
+        self.reference_report[name] = report
+        columns = Dataset.from_dict(
+            {"ref_chosen_logps": [v[0] for v in found], "ref_rejected_logps": [v[1] for v in found]},
+            features=Features({"ref_chosen_logps": Value("float32"), "ref_rejected_logps": Value("float32")}),
+        )
+        return concatenate_datasets([dataset, columns], axis=1)
 
     # -- the loss ---------------------------------------------------------------------------
     def _reference_logps(self, model_kwargs: dict, labels: torch.Tensor, seq_len: int, shift_mask: torch.Tensor):

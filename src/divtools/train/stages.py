@@ -12,7 +12,9 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from divtools.atomic import write_json
 from divtools.errors import UserError
+from divtools.progress import bars_enabled, interactive
 from divtools.spec.train import PreferenceStage, RewardModelStage, SFTStage, TrainSpec
 from divtools.train.jsonl_log import JsonlLogCallback, truncate_log
 from divtools.train.models import (
@@ -23,10 +25,13 @@ from divtools.train.models import (
     lora_config,
 )
 from divtools.train.pairs_data import preference_rows, read_pairs, regression_rows, reward_pair_rows, sft_rows, use_chat
+from divtools.train.ref_store import describe, store_for_stage
 
 __all__ = ["LOG_FILE", "build_config", "build_sft_trainer", "run_preference", "run_reward_model", "run_sft", "stage_config"]
 
 LOG_FILE = "log.jsonl"
+#: where a preference stage's reference log-probs came from (the shared store or every step)
+REFERENCE_FILE = "reference-logps.json"
 CHECKPOINTS = "checkpoints"
 
 
@@ -42,7 +47,8 @@ def build_config(config_cls: Any, stage: Any, spec: TrainSpec, stage_dir: Path, 
         "output_dir": str(stage_dir / CHECKPOINTS),
         "seed": spec.seed,
         "report_to": "none",
-        "disable_tqdm": quiet,
+        # the Trainer's bar only on a terminal: in a log it prints one line per logging step instead
+        "disable_tqdm": not (bars_enabled(quiet) and interactive()),
     }
     if torch.cuda.is_available():
         kw["bf16"] = torch.cuda.is_bf16_supported()
@@ -192,10 +198,15 @@ def run_preference(
     mode = _reference_mode(stage, policy_is_peft)
     model = load_causal_lm(init, trainable_adapter=init.adapter and policy_is_peft)
     peft = lora_config(stage.lora) if policy_is_peft and not init.adapter else None
-    ref_model = None
-    if objective.needs_reference and mode == "model":
-        ref_model = load_causal_lm(init, trainable_adapter=False)
     config = stage_config(spec, stage, stage_dir, quiet=quiet, objective=objective)
+    store, store_why = (None, "")
+    if objective.needs_reference:
+        store, store_why = store_for_stage(
+            stage.share_reference_logps, init, mode=mode, policy_is_peft=policy_is_peft, args=config
+        )
+    ref_model = None
+    if objective.needs_reference and mode == "model" and store is None:
+        ref_model = load_causal_lm(init, trainable_adapter=False)
     weight_columns = [c for c in objective.columns if c == objective.weight_column]
     eval_ds = None
     if data.eval is not None:
@@ -212,7 +223,13 @@ def run_preference(
         peft_config=peft,
         callbacks=_callbacks(stage_dir, stage, callbacks),
         objective=objective,
+        reference_store=store,
     )
+    if objective.needs_reference and trainer.is_world_process_zero():
+        line = describe(stage.name, trainer.reference_report, store_why)
+        write_json(stage_dir / REFERENCE_FILE, {"line": line, "splits": trainer.reference_report})
+        if not quiet:
+            print(line, flush=True)
     _train_and_save(trainer, stage_dir, quiet=quiet)
 
 
