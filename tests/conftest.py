@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 # One accidental hub lookup costs about a minute here and fails; offline mode fails in 0.01 s.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -44,3 +45,6 @@ def browser(tmp_path_factory):
         yield driver
     finally:
         driver.quit()
+# Caches (embeddings, shared reference log-probs) never go to the user's ~/.cache during tests;
+# test folders that need an empty cache per test still set their own.
+os.environ.setdefault("DIVTOOLS_CACHE", tempfile.mkdtemp(prefix="divtools-test-cache-"))
