@@ -23,6 +23,7 @@ from divtools.api import (
     Source,
 )
 from divtools.errors import DivtoolsError, NotImplementedYet, UserError
+from divtools.objectives.base import ObjectiveOutput, PreferenceObjective
 from divtools.hookspecs import hookimpl
 from divtools.spec.base import Component, ComponentParams, InputPath, MetricParams, ScorerParams, SpecModel, SpecPath
 
@@ -40,8 +41,10 @@ __all__ = [
     "MetricParams",
     "NotImplementedYet",
     "Objective",
+    "ObjectiveOutput",
     "Pair",
     "PairBuilder",
+    "PreferenceObjective",
     "Reporter",
     "Response",
     "Scorer",

@@ -73,8 +73,9 @@ def divtools_register_pair_builders(register: Register) -> None:
 
 @hookspec
 def divtools_register_objectives(register: Register) -> None:
-    """Register preference objectives: per-example losses on log-probabilities
-    (:class:`divtools.api.Objective`).
+    """Register preference objectives: per-example losses on log-probabilities. The
+    implementation must build a :class:`divtools.PreferenceObjective` (the trainer needs its
+    declarations, ``compute`` and ``check_dataset``; docs/plugins.md has a complete one).
 
     :param register: call ``register(name, params=ParamsModel, impl=...)``.
     """

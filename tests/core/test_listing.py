@@ -70,9 +70,10 @@ def test_top_level_help_does_not_cut_command_descriptions():
     assert result.exit_code == 0
     commands = result.output.split("Commands:")[1]
     assert "..." not in commands
-    flat = _flat(commands)
+    bare = re.sub(r"\s+", "", commands)  # click may wrap a line at a hyphen
     for name, cmd in cli.commands.items():
         first = cmd.get_short_help_str(10_000)
-        assert len(first) > 10 and f"{name} {first}" in flat, name
+        assert len(first) > 10 and re.sub(r"\s+", "", f"{name} {first}") in bare, name
+    flat = _flat(commands)
     # the case click used to shorten at this width
     assert "Merge report.json files of separate runs (same prompts, same N) into one report." in flat
