@@ -55,8 +55,13 @@ def test_every_torch_load_passes_weights_only_true():
 
 
 def test_spec_files_are_read_with_the_safe_loader_and_a_tag_runs_nothing(tmp_path):
+    import yaml
+
+    from divtools.spec.yaml_loader import SpecLoader
+
     loading = (SRC / "spec" / "loading.py").read_text(encoding="utf-8")
-    assert "yaml.safe_load(" in loading
+    assert "data = load_yaml(text)" in loading and issubclass(SpecLoader, yaml.SafeLoader)
+    assert not any(str(tag).startswith("tag:yaml.org,2002:python") for tag in SpecLoader.yaml_constructors)
     marker = tmp_path / "pwned"
     spec = tmp_path / "evil.yaml"
     spec.write_text(f"run: !!python/object/apply:os.system ['touch {marker}']\n")

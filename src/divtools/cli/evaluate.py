@@ -42,7 +42,7 @@ def parse_component(text: str, option: str = "--metric") -> dict:
     import yaml
 
     from divtools.errors import UserError
-    from divtools.spec.yaml_loader import load_yaml
+    from divtools.spec.yaml_loader import load_yaml, yaml_problem
 
     kind, _, rest = text.partition(":")
     entry: dict = {"kind": kind.strip()}
@@ -53,7 +53,7 @@ def parse_component(text: str, option: str = "--metric") -> dict:
         try:
             entry[key.strip()] = load_yaml(value)
         except yaml.YAMLError as exc:
-            raise UserError(f"'{value}' in '{text}' is not a valid value: {exc}", field=option) from None
+            raise UserError(f"'{value}' in '{text}' is not a valid value: {yaml_problem(exc)}", field=option) from None
     return entry
 
 

@@ -167,7 +167,7 @@ def read_prompt_ids(path: Path) -> list[str]:
     """One prompt id per non-blank line (surrounding spaces stripped); duplicates are an error."""
     name = str(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark is accepted
     except UnicodeDecodeError:
         raise UserError("not valid UTF-8", file=name) from None
     ids = [line.strip() for line in lines if line.strip()]

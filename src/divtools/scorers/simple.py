@@ -50,7 +50,10 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(value) else None
+        try:
+            return float(value) if math.isfinite(value) else None
+        except OverflowError:  # an integer too large for a float (10**400) is no usable score
+            return None
     if isinstance(value, str):
         try:
             number = float(value)

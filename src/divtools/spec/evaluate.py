@@ -214,8 +214,9 @@ class EvaluateSpec(SpecModel):
     """Metric and scorer labels of report.md's headline table, in order; the default figure plots
     the first scorer listed here (never a length) against the first metric. Default: every
     metric and scorer, with the full tables in the appendix either way."""
-    bootstrap_samples: int = Field(1000, ge=100)
-    """Bootstrap resamples of prompts for the 95% confidence intervals."""
+    bootstrap_samples: int = Field(1000, ge=100, le=100_000)
+    """Bootstrap resamples of prompts for the 95% confidence intervals (at most 100,000: more
+    do not move a 95% interval's digits, and the resampled means must fit in memory)."""
     output: OutputSpec
 
     @model_validator(mode="after")

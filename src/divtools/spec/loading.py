@@ -1,18 +1,21 @@
 """Read, override and validate spec files; turn pydantic errors into ``FILE: field: message``.
 
 YAML is read with :class:`divtools.spec.yaml_loader.SpecLoader` (the safe loader: no tags, no code;
-plus YAML 1.2 floats such as ``5e-4``); JSON with the standard library.
+plus YAML 1.2 floats such as ``5e-4``); JSON with the standard library. Both within
+:mod:`divtools.input_limits` (nesting depth, alias expansion, integer digits, duplicate keys).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Iterable, Union
 
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError
 
+from divtools import input_limits
 from divtools.errors import UserError
 from divtools.registry import suggest
 from divtools.spec.evaluate import EvaluateSpec
@@ -20,7 +23,7 @@ from divtools.spec.pipeline import PipelineSpec
 from divtools.spec.prepare import PrepareSpec
 from divtools.spec.train import TrainSpec
 from divtools.spec.overrides import apply_overrides
-from divtools.spec.yaml_loader import load_yaml
+from divtools.spec.yaml_loader import load_yaml, yaml_problem
 
 __all__ = ["RUN_KINDS", "RunSpec", "apply_overrides", "format_errors", "load_spec", "read_spec_file", "validate_spec"]
 
@@ -46,31 +49,22 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     if path.is_dir():
         raise UserError("is a directory, expected a .yaml, .yml or .json spec file", file=name)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is accepted (YAML and JSON alike)
     except UnicodeDecodeError as exc:
         raise UserError(f"not valid UTF-8 (byte {exc.start}); save the spec as UTF-8", file=name) from None
     if not text.strip():
         raise UserError("the spec file is empty; it needs at least 'run:' (prepare, train, evaluate or pipeline)", file=name)
     try:
         if path.suffix.lower() == ".json":
-            data = json.loads(text)
+            data = input_limits.loads(text)
         else:
             data = load_yaml(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=name) from None
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UserError(
-            f"YAML tag not allowed{where}: {exc.problem}; spec files are read with a safe loader "
-            "that builds only plain values, remove the tag",
-            file=name,
-        ) from None
+    except (input_limits.DuplicateKey, input_limits.InputTooComplex) as exc:
+        raise UserError(f"refused: {exc}", file=name) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"YAML syntax error{where}: {problem}", file=name) from None
+        raise UserError(yaml_problem(exc), file=name) from None
     if data is None:
         raise UserError("the spec file holds no settings; it needs at least 'run:'", file=name)
     if not isinstance(data, dict):
@@ -88,13 +82,14 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 def format_errors(exc: ValidationError, data: Any, *, file: str) -> list[str]:
-    """One ``FILE: field: message`` line per error."""
-    lines = []
+    """One ``FILE: field: message`` line per error (a union's failed members on one line)."""
+    merged: list[list[Any]] = []
     for err in exc.errors(include_url=False):
         loc = list(err["loc"])
         # drop the discriminator tags pydantic inserts (e.g. 'evaluate', 'distinct_n', a criterion's 'deviation')
         clean: list[Any] = []
         node: Any = data
+        tagged = False
         for part in loc:
             if isinstance(node, dict) and part not in node and isinstance(part, str) and (
                 node.get("run") == part or node.get("kind") == part or node.get("type") == part
@@ -102,6 +97,9 @@ def format_errors(exc: ValidationError, data: Any, *, file: str) -> list[str]:
                 continue
             if isinstance(part, str) and part.startswith("<") and part.endswith(">"):
                 continue  # the tag of a union divtools discriminates itself (e.g. a file or {hf_dataset: ...})
+            if _union_member(part, node):
+                tagged = True
+                continue
             clean.append(part)
             if isinstance(node, dict):
                 node = node.get(part)
@@ -132,8 +130,22 @@ def format_errors(exc: ValidationError, data: Any, *, file: str) -> list[str]:
             msg = f"expected a list, got {type(err.get('input')).__name__}"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
-        lines.append(f"{file}: {_loc(tuple(clean))}: {msg}")
-    return lines
+        where = _loc(tuple(clean))
+        if tagged and merged and merged[-1][0] == where and merged[-1][2]:
+            # one value failing each member of a union (a float >= 0, or 'inf'): one line
+            merged[-1][1] += " or " + msg.removeprefix("Input should be ")
+        else:
+            merged.append([where, msg, tagged])
+    return [f"{file}: {where}: {msg}" for where, msg, _ in merged]
+
+
+#: the names pydantic gives union members in error locations ('constrained-float',
+#: "literal['inf']", 'function-after[...]', 'list[str]', 'int'): types, never fields a user wrote
+_MEMBER_TAG = re.compile(r"^(?:[a-z]+(?:-[a-z]+)+(?:\[.*\])?|[a-z]+\[.*\]|str|int|float|bool|none|bytes)$")
+
+
+def _union_member(part: Any, node: Any) -> bool:
+    return isinstance(part, str) and not (isinstance(node, dict) and part in node) and bool(_MEMBER_TAG.match(part))
 
 
 def validate_spec(data: dict[str, Any], *, file: str, base_dir: Path, check_paths: bool = True) -> Any:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+import yaml
+
 from divtools.errors import UserError
-from divtools.spec.yaml_loader import load_yaml
+from divtools.spec.yaml_loader import load_yaml, yaml_problem
 
 __all__ = ["SET_EXAMPLES", "SET_HELP", "apply_overrides"]
 
@@ -50,7 +52,11 @@ def apply_overrides(data: dict[str, Any], sets: Iterable[str], *, file: str | No
         if "=" not in item:
             raise UserError(f"override '{item}' must look like key.path=value", file=file, field="--set")
         dotted, raw = item.split("=", 1)
-        value = load_yaml(raw) if raw.strip() else ""
+        try:
+            value = load_yaml(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:  # seed=[1,  or  seed=!!python/name:os.system
+            raise UserError(f"the value '{raw[:80]}' cannot be read: {yaml_problem(exc)}", file=file,
+                            field=f"--set {dotted.strip()}") from None
         keys = dotted.strip().split(".")
         steps = data.get("steps") if data.get("run") == "pipeline" else None
         if isinstance(steps, dict) and keys[0] not in data and keys[0] in steps:

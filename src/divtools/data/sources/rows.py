@@ -41,7 +41,11 @@ def parse_score(value: Any, field: str) -> float:
     if isinstance(value, bool):
         raise BadRow("bad_score", field, f"score {value!r} is not a number")
     if isinstance(value, (int, float)):
-        out = float(value)
+        try:
+            out = float(value)
+        except OverflowError:  # an integer such as 10**400: no float holds it
+            raise BadRow("bad_score", field, f"score {str(value)[:20]}... ({len(str(value))} digits) is too large "
+                                             "for a number (the largest is about 1.8e308)") from None
     elif isinstance(value, str):
         try:
             out = float(value.strip())
