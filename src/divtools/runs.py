@@ -48,6 +48,9 @@ def run_spec(spec: Any, *, quiet: bool = False) -> Path:
     for where in remote_code_fields(spec) if spec.run != "pipeline" else ():
         print(f"divtools: WARNING: {where} is true: the model repository's own Python code will run",
               file=sys.stderr, flush=True)
+    from divtools.progress import configure_libraries
+
+    configure_libraries(quiet)  # library bars/warnings: off when quiet, bars off in a log
     module_name, _, attr = RUNNERS[spec.run].partition(":")
     try:
         module = importlib.import_module(module_name)

@@ -49,11 +49,12 @@ def effective_diversity(
     quiet: bool = False,
 ) -> dict[str, list[dict]]:
     """``{"share": [...], metric_label: [...]}``: one ``{tau, mean, ci95, n_prompts}`` per τ."""
-    from tqdm import tqdm
+    from divtools.progress import progress
 
     out: dict[str, list[dict]] = {"share": [], **{label: [] for label in metrics}}
     pids = [pid for pid in scores]
-    for tau in tqdm(taus, desc=f"effective diversity [{system.name}]", unit="τ", disable=quiet, leave=False):
+    bar = progress(len(taus), f"effective diversity [{system.name}]", unit="τ", quiet=quiet)
+    for tau in taus:
         passing: dict[str, list[str]] = {}
         share: dict[str, float] = {}
         for pid in pids:
@@ -69,4 +70,6 @@ def effective_diversity(
             values = {pid: float(r.diversity) for pid, r in zip(multi, results)}
             agg = aggregate(values, seed=seed, samples=samples, system=system.name, label=f"{label}@{tau!r}")
             out[label].append(_summary(agg, tau))
+        bar.update(1)
+    bar.close()
     return out

@@ -174,7 +174,7 @@ def generate_to_jsonl(
     ``prompts``: a mapping prompt_id -> prompt, or (prompt_id, prompt) pairs, dicts with those
     keys, or :class:`divtools.Group` objects, in the order to generate. Returns ``out_path``.
     """
-    from tqdm.auto import tqdm
+    from divtools.progress import progress
 
     if num_samples < 1:
         raise UserError(f"num_samples must be at least 1, got {num_samples}")
@@ -185,14 +185,8 @@ def generate_to_jsonl(
     done = _existing(path, system=system, settings=settings, prompts=by_id, num_samples=num_samples)
     size = max(1, int(getattr(backend, "prompts_per_call", 1) or 1))
     path.parent.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(
-        total=len(items),
-        initial=len(done & set(by_id)),
-        unit="prompt",
-        desc=f"generate {system}",
-        disable=quiet,
-        dynamic_ncols=True,
-    )
+    # a bar on a terminal, plain periodic lines in a log file
+    bar = progress(len(items), f"generate {system}", unit="prompt", quiet=quiet, initial=len(done & set(by_id)), leave=True)
     try:
         with open(path, "ab") as fh:
             for chunk in _chunks(items, size):

@@ -74,13 +74,10 @@ def _state(spec: Any) -> Any:
 
 
 def _quiet(quiet: bool) -> None:
-    if not quiet:
-        return
-    import datasets
-    import transformers
+    # also for callers of train.run.run itself (not through divtools.runs.run_spec)
+    from divtools.progress import configure_libraries
 
-    datasets.disable_progress_bars()
-    transformers.logging.set_verbosity_error()
+    configure_libraries(quiet)
 
 
 def _check_data(spec: Any) -> None:
