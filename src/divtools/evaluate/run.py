@@ -65,9 +65,9 @@ SCORER_CHUNK = 256
 GENERATIONS_DIR = "generations"
 
 def _progress(total: int, desc: str, quiet: bool, unit: str):
-    from tqdm import tqdm
+    from divtools.progress import progress  # a bar on a terminal, plain lines in a log
 
-    return tqdm(total=total, desc=desc, unit=unit, disable=quiet, dynamic_ncols=True, leave=False)
+    return progress(total, desc, unit=unit, quiet=quiet)
 
 
 def run(spec: Any, *, quiet: bool = False) -> Path:
