@@ -1,6 +1,7 @@
 """``report.html``: one self-contained page — figures, tables and a sample browser.
 
-Nothing is fetched: the figures are SVG ``data:`` URIs, the style and the script are inline, and
+Nothing is fetched: the figures are SVG ``data:`` URIs (the plot reporter's SVG files when it
+ran first, as in the default reporters; else drawn with this reporter's figure parameters), the style and the script are inline, and
 a Content-Security-Policy forbids every other source, so the page works from ``file://`` and
 offline. The samples come from ``samples.jsonl`` (published next to the report before the
 reporters run); the page's script renders them with ``textContent`` only, and the data block is
@@ -88,19 +89,31 @@ def page_data(report: Mapping[str, Any], samples: list[dict], max_prompts: int) 
     }
 
 
-def _figures_html(report: Mapping[str, Any], params: Any) -> str:
+def _svgs(report: Mapping[str, Any], params: Any, out_dir: Path | None) -> dict[str, bytes]:
+    """stem -> SVG bytes: the plot reporter's SVG files when it already wrote them into
+    ``out_dir`` (the same figures, drawn once), else drawn here with this reporter's params."""
+    if out_dir is not None and (Path(out_dir) / "quality_vs_diversity.svg").exists():
+        return {stem: (Path(out_dir) / f"{stem}.svg").read_bytes() for stem in CAPTIONS
+                if (Path(out_dir) / f"{stem}.svg").exists()}
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from divtools.reporters.plot_report import _rc, figures
 
-    parts = []
+    out = {}
     for stem, fig in figures(report, params).items():
         FigureCanvasAgg(fig)
         buf = io.BytesIO()
         with matplotlib.rc_context(_rc(params)):
             fig.savefig(buf, format="svg", metadata={"Date": None})
-        uri = "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        out[stem] = buf.getvalue()
+    return out
+
+
+def _figures_html(report: Mapping[str, Any], params: Any, out_dir: Path | None = None) -> str:
+    parts = []
+    for stem, svg in _svgs(report, params, out_dir).items():
+        uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
         parts.append(f'<figure id="fig-{stem}"><img alt="{html.escape(stem)}" src="{uri}">'
                      f"<figcaption>{html.escape(CAPTIONS.get(stem, stem))}</figcaption></figure>")
     return '<div class="figures">' + "".join(parts) + "</div>" if parts else "<p class=\"muted\">No figures.</p>"
@@ -128,13 +141,13 @@ def _table_html(report: Mapping[str, Any], cols: list[str], digits: int, table_i
             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
-def render_html(report: Mapping[str, Any], samples: list[dict], params: Any) -> str:
+def render_html(report: Mapping[str, Any], samples: list[dict], params: Any, out_dir: Path | None = None) -> str:
     from divtools.reporters.markdown_report import protocol_line
 
     template = resources.files("divtools.builtins").joinpath("data", TEMPLATE).read_text(encoding="utf-8")
     protocol = protocol_line(report, esc=html.escape)
     body = ["<h1>Evaluation report</h1>", f"<p>{protocol}</p>",
-            "<h2>Figures</h2>", _figures_html(report, params),
+            "<h2>Figures</h2>", _figures_html(report, params, out_dir),
             "<h2>Headline</h2>", _table_html(report, headline_labels(report), params.digits, "headline"),
             "<details><summary>All metrics and scorers</summary>",
             _table_html(report, label_order(report), params.digits, "full"), "</details>"]
@@ -150,4 +163,4 @@ class HtmlReporter(Reporter):
     def write(self, report: Mapping[str, Any], out_dir: Path) -> list[Path]:
         out_dir = Path(out_dir)
         samples = read_samples(out_dir / SAMPLES_FILE)
-        return [write_text(out_dir / "report.html", render_html(report, samples, self.params))]
+        return [write_text(out_dir / "report.html", render_html(report, samples, self.params, out_dir))]
