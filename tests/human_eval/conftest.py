@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("reporters_run", Path(__file__).parents[1] / "reporters" / "conftest.py")
+_spec = importlib.util.spec_from_file_location("reporters_run", Path(__file__).parents[1] / "reporters" / "report_data.py")
 reporters_run = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(reporters_run)
 
