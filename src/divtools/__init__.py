@@ -25,6 +25,7 @@ from divtools.api import (
 from divtools.errors import DivtoolsError, NotImplementedYet, UserError
 from divtools.objectives.base import ObjectiveOutput, PreferenceObjective
 from divtools.hookspecs import hookimpl
+from divtools.inprocess import RunResult, build_component, build_metric, build_scorer, run
 from divtools.spec.base import Component, ComponentParams, InputPath, MetricParams, ScorerParams, SpecModel, SpecPath
 
 __all__ = [
@@ -47,11 +48,16 @@ __all__ = [
     "PreferenceObjective",
     "Reporter",
     "Response",
+    "RunResult",
     "Scorer",
     "ScorerParams",
     "Source",
     "SpecModel",
     "SpecPath",
     "UserError",
+    "build_component",
+    "build_metric",
+    "build_scorer",
     "hookimpl",
+    "run",
 ]
