@@ -267,4 +267,17 @@ class EvaluateSpec(SpecModel):
                 raise ValueError(f"headline: '{unknown[0]}' is not a metric or scorer label; labels: {', '.join(known)}")
             if len(set(self.headline)) != len(self.headline):
                 raise ValueError("headline lists a label twice")
+        scorer_kinds = {s.display: s.kind for s in self.scorers}  # type: ignore[attr-defined]
+        metric_names = [m.display for m in self.metrics]  # type: ignore[attr-defined]
+        for r in self.reporters:
+            if r.kind not in ("plot", "html"):  # the figure reporters' axes, checked before any work
+                continue
+            quality, diversity = getattr(r, "quality", None), getattr(r, "diversity", None)
+            if quality is not None and (quality not in scorer_kinds or "length" in scorer_kinds[quality]):
+                why = "is a length scorer, never a quality axis" if quality in scorer_kinds else "is not a scorer label"
+                raise ValueError(f"reporters: {r.kind}.quality '{quality}' {why}; scorers: "
+                                 f"{', '.join(scorer_kinds) or 'none'}")
+            if diversity is not None and diversity not in metric_names:
+                raise ValueError(f"reporters: {r.kind}.diversity '{diversity}' is not a metric label; metrics: "
+                                 f"{', '.join(metric_names)}")
         return self
