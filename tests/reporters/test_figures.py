@@ -118,3 +118,13 @@ def test_grid_column_limit_and_small_prompt_counts(report):
                       for p in curves[name][m] if p["mean"] is not None and p["n_prompts"] <= total / 2)
     assert shown == expected and shown  # the fixture's strictest τ leaves few prompts
     assert not any(math.isnan(a.get_xlim()[0]) for a in eff.axes)
+
+
+def test_figure_axes_are_checked_with_the_spec(tmp_path):
+    from report_data import build_run
+
+    with pytest.raises(UserError, match="plot.quality 'length' is a length scorer"):
+        build_run(tmp_path / "a", {"sft": 1}, reporters=[{"kind": "plot", "quality": "length"}])
+    with pytest.raises(UserError, match="html.diversity 'nope' is not a metric label; metrics: d2, self_bleu"):
+        build_run(tmp_path / "b", {"sft": 1}, reporters=[{"kind": "html", "diversity": "nope"}])
+    assert not (tmp_path / "a" / "out").exists()  # refused before any work
