@@ -11,8 +11,8 @@ import sys
 import click
 
 from divtools import __version__
-from divtools.cli.help import FullHelpGroup
 from divtools.cli.errors import print_traceback, user_message
+from divtools.cli.help import FullHelpGroup
 from divtools.errors import EXIT_USER_ERROR
 from divtools.redact import redact
 
@@ -49,9 +49,11 @@ def cli() -> None:
 
 
 def _add_commands(group: click.Group) -> None:
-    from divtools.cli import cache, compare, evaluate, human_eval, listing, plugins, run, schema, validate
+    from divtools.cli import (cache, compare, evaluate, human_eval, inspect_cmd, listing, plugins, run, schema,
+                              validate, validate_scorer)
 
-    for module in (plugins, listing, validate, schema, run, evaluate, compare, human_eval, cache):
+    for module in (plugins, listing, validate, schema, run, evaluate, compare, human_eval, cache, inspect_cmd,
+                   validate_scorer):
         group.add_command(module.command)
 
 

@@ -263,6 +263,10 @@ def run(spec, *, quiet: bool = False) -> Path:
         "score_transform": transform_info,
         "files": sorted([*outputs, "summary.json"]),
     }
+    # the same numbers `divtools inspect DIR` computes from the written files (data/diagnostics.py)
+    from divtools.data.diagnostics import diagnose_rows, format_diagnostics
+
+    summary["diagnostics"] = diagnose_rows({name: outputs[f"{name}.{formats[0]}"][0] for name in splits}, summary)
 
     # all computed: now claim the directory (restart wipes it) and write; stale files of an
     # earlier run of this spec on other data go first
@@ -275,4 +279,8 @@ def run(spec, *, quiet: bool = False) -> Path:
         write_rows(out / fname, rows, cols)
     write_json(out / "summary.json", summary)
     _say(quiet, f"wrote {', '.join(sorted(outputs))} and summary.json to {out}")
+    for line in format_diagnostics(summary["diagnostics"]):
+        # warnings are printed even with quiet: they are about the data, not progress
+        if line.startswith("warning: ") or not quiet:
+            print(f"prepare: {line}", file=sys.stderr, flush=True)
     return main_file

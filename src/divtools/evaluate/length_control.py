@@ -22,16 +22,16 @@ Lengths are whitespace-separated words (``unit: words``) or characters.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from divtools.api import measure_groups
+from divtools.correlation import spearman
 from divtools.evaluate.bootstrap import aggregate
 from divtools.evaluate.protocol import seeded_rng
 
-__all__ = ["bin_edges", "bin_of", "length_control", "spearman"]
+__all__ = ["bin_edges", "bin_of", "length_control"]
 
 
 def text_length(text: str, unit: str) -> int:
@@ -54,19 +54,6 @@ def bin_of(length: float, edges: Sequence[float]) -> int:
         return 0
     inner = np.asarray(edges[1:-1], dtype=np.float64)
     return int(np.searchsorted(inner, length, side="right"))
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Spearman's ρ (scipy, average ranks for ties); None if fewer than 3 points or a constant."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return None
-    from scipy.stats import spearmanr
-
-    rho = float(spearmanr(x, y).statistic)
-    return rho if math.isfinite(rho) else None
 
 
 def _summary(agg: dict) -> dict:

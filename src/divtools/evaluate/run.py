@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from divtools.api import measure_groups
 from divtools.errors import DivtoolsError, UserError
 from divtools.evaluate.bootstrap import aggregate
 from divtools.evaluate.effective import effective_diversity, thresholds_for
@@ -65,9 +64,9 @@ SCORER_CHUNK = 256
 GENERATIONS_DIR = "generations"
 
 def _progress(total: int, desc: str, quiet: bool, unit: str):
-    from divtools.progress import progress  # a bar on a terminal, plain lines in a log
+    from tqdm import tqdm
 
-    return progress(total, desc, unit=unit, quiet=quiet)
+    return tqdm(total=total, desc=desc, unit=unit, disable=quiet, dynamic_ncols=True, leave=False)
 
 
 def run(spec: Any, *, quiet: bool = False) -> Path:
@@ -224,8 +223,8 @@ def _metric_values(metric: Any, system: SystemSamples, pids: list[str], label: s
     try:
         for start in range(0, len(pids), METRIC_CHUNK):
             chunk = pids[start:start + METRIC_CHUNK]
-            results = measure_groups(metric, [[s.response for s in system.groups[pid]] for pid in chunk],
-                                     [system.groups[pid][0].prompt for pid in chunk])
+            results = metric.groups_with_prompts([[s.response for s in system.groups[pid]] for pid in chunk],
+                                                 [system.groups[pid][0].prompt for pid in chunk])
             if len(results) != len(chunk):
                 raise DivtoolsError(f"metric '{label}' returned {len(results)} results for {len(chunk)} groups")
             for pid, result in zip(chunk, results):
@@ -293,6 +292,26 @@ def _samples_jsonl(systems: list[SystemSamples], scores: dict[str, dict[str, dic
     return "".join(lines)
 
 
+def _validate_scorers(spec: Any, scorers: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """``scorer_validation``: each scorer's agreement with human pairs; below ``min_accuracy``
+    a user error (exit 2)."""
+    if not spec.scorer_validation:
+        return None
+    from divtools.evaluate.scorer_validation import check_minimum, read_pairs, validate_scorer
+
+    kinds = {s.display: s.kind for s in spec.scorers}
+    out = []
+    for i, check in enumerate(spec.scorer_validation):
+        pairs = read_pairs(check.pairs, check.columns.model_dump())
+        record = validate_scorer(scorers[check.scorer], pairs, kind=kinds[check.scorer],
+                                 position_bias=check.position_bias)
+        record.update(scorer=check.scorer, pairs=str(check.pairs), min_accuracy=check.min_accuracy)
+        check_minimum(check.scorer, record, check.min_accuracy, str(check.pairs),
+                      f"scorer_validation[{i}].min_accuracy")
+        out.append(record)
+    return out
+
+
 def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> tuple[dict[str, Any], str | None]:
     """The report, and the text of ``samples.jsonl`` (one line per evaluated sample: its text,
     scores and deviations)."""
@@ -306,6 +325,7 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
     # (components load their models on first use)
     metrics = {m.display: build("metric", m) for m in spec.metrics}
     scorers = {s.display: build("scorer", s) for s in spec.scorers}
+    validation = _validate_scorers(spec, scorers)  # refuses a scorer below its min_accuracy, before generating
     protocol, systems = _resolve_protocol(spec, out_dir, quiet)
     # metrics that map values by the run's own distribution (utility_k's quality deciles) see
     # every system's groups first, so all systems share one scale
@@ -393,26 +413,16 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
                 "n_prompts_complete": len(s.groups),
                 "incomplete_prompts": dict(s.incomplete),
                 "n_incomplete_prompts": len(s.incomplete),
-                # the degenerate-text rule (divtools.api.measure_groups): these prompts' groups hold an empty or
-                # token-less sample, so every metric is NaN there and left out of its mean
-                "degenerate_prompts": _degenerate_prompts(s),
-                "n_degenerate_prompts": len(_degenerate_prompts(s)),
             }
             for s in systems
         },
         "results": results,
         "effective_diversity": effective,
         "length_control": length,
+        "scorer_validation": validation,
     }
     samples = _samples_jsonl(systems, sample_scores, scorer_labels, sample_deviations, metric_labels)
     return report, samples
-
-
-def _degenerate_prompts(system: SystemSamples) -> list[str]:
-    """Prompt ids whose N samples hold a text with no letter or digit (docs/metrics.md)."""
-    from divtools.api import is_degenerate_text
-
-    return [pid for pid, group in system.groups.items() if any(is_degenerate_text(s.response) for s in group)]
 
 
 def _python_version() -> str:

@@ -33,8 +33,10 @@ __all__ = [
     "LengthControlSpec",
     "MetricSpec",
     "PromptsSpec",
+    "PairColumns",
     "ReporterSpec",
     "ScorerSpec",
+    "ScorerValidationSpec",
     "SystemSpec",
 ]
 
@@ -172,6 +174,35 @@ class LengthControlSpec(SpecModel):
     """Labels of the metrics to report (default: all)."""
 
 
+class PairColumns(SpecModel):
+    """Which column of a preference-pairs file holds what (LitBench: ``chosen: chosen_story``,
+    ``rejected: rejected_story``)."""
+
+    prompt: str = "prompt"
+    """Column with the prompt."""
+    chosen: str = "chosen"
+    """Column with the human-preferred response."""
+    rejected: str = "rejected"
+    """Column with the other response."""
+
+
+class ScorerValidationSpec(SpecModel):
+    """Check a scorer against human preference pairs before the run (docs/evaluation.md): its
+    accuracy is recorded in report.json, and below ``min_accuracy`` the run is refused."""
+
+    scorer: str
+    """Label of the scorer to validate (one of ``scorers``)."""
+    pairs: InputPath
+    """JSONL, CSV or Parquet file of human preference pairs."""
+    columns: PairColumns = Field(default_factory=PairColumns)
+    """Column mapping of the pairs file."""
+    min_accuracy: float | None = Field(None, ge=0.0, le=1.0)
+    """Refuse to run (exit 2) when the scorer picks the human-preferred response in fewer than
+    this share of the pairs (ties count half). Null: record the accuracy only."""
+    position_bias: bool = False
+    """For an ``llm_judge`` scorer: also ask it to compare each pair in both orders."""
+
+
 def _default_reporters() -> list[dict]:
     return [{"kind": "json"}, {"kind": "markdown"}, {"kind": "plot"}, {"kind": "html"}]
 
@@ -201,6 +232,9 @@ class EvaluateSpec(SpecModel):
     """Quality scorers, per sample; a prompt's value is the mean over its N samples."""
     effective_diversity: EffectiveDiversitySpec | None = None
     """Diversity among samples of quality >= τ over a τ sweep (needs a scorer)."""
+    scorer_validation: list[ScorerValidationSpec] = Field(default_factory=list)
+    """Validate scorers against human preference pairs first (``divtools validate-scorer`` gives
+    the same numbers); a scorer below its ``min_accuracy`` stops the run before any generation."""
     length_control: LengthControlSpec | None = None
     """Length-controlled diversity: per length bin, length-matched across systems, and the
     deviation–length correlation (report.json ``length_control``)."""
@@ -250,6 +284,11 @@ class EvaluateSpec(SpecModel):
             for label in self.effective_diversity.metrics or []:
                 if label not in metric_labels:
                     raise ValueError(f"effective_diversity.metrics: '{label}' is not a metric label; metrics: {', '.join(metric_labels)}")
+        for i, check in enumerate(self.scorer_validation):
+            scorer_labels = [s.display for s in self.scorers]  # type: ignore[attr-defined]
+            if check.scorer not in scorer_labels:
+                raise ValueError(f"scorer_validation[{i}].scorer '{check.scorer}' is not a scorer label; "
+                                 f"scorers: {', '.join(scorer_labels) or 'none'}")
         if self.length_control is not None:
             metric_labels = [m.display for m in self.metrics]  # type: ignore[attr-defined]
             for label in self.length_control.metrics or []:
