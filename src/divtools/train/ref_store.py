@@ -88,13 +88,15 @@ def reference_identity(init: Any, *, mode: str, args: Any) -> dict[str, Any] | N
     """What determines the reference log-probs of a stage starting from ``init`` (an
     :class:`divtools.train.models.InitPoint`); None when the reference's content cannot be known."""
     base = init.base
+    base_path = init.base_path  # a preset or GGUF file resolved to its materialised folder
+    is_base = init.path == base_path
     sources: dict[str, Any] = {}
-    if init.path == base.path and base.from_config:
-        sources["from_config"] = {"config": _source_digest(str(Path(base.path) / "config.json"), None), "init_seed": base.init_seed}
+    if is_base and base.from_config:
+        sources["from_config"] = {"config": _source_digest(str(Path(base_path) / "config.json"), None), "init_seed": base.init_seed}
     else:
-        sources["init"] = _source_digest(init.path, base.revision if init.path == base.path else None)
+        sources["init"] = _source_digest(init.path, base.revision if is_base else None)
         if init.adapter:
-            sources["base"] = _source_digest(base.path, base.revision)
+            sources["base"] = _source_digest(base_path, base.revision)
     if any(v is None or (isinstance(v, dict) and None in v.values()) for v in sources.values()):
         return None
     return {
