@@ -43,6 +43,9 @@ def test_allowed_values_and_defaults_are_listed():
     assert '- tokenizer: "whitespace" | "space" (default: "whitespace")' in text
     assert "- label: str or null (default: null)" in text
     assert "- embedder: embedder component (see divtools list embedder) (required)" in text
+    # a list of sections told apart by `type:` shows what a user writes, not class names
+    assert '- criteria: list of {type: "deviation", ...} or {type: "model_probability", ...}' in \
+        _flat(_list("pair_builder"))
     rows = {r["name"]: r for r in json.loads(_list("metric", "--json"))}
     tokenizer = next(p for p in rows["distinct_n"]["parameters"] if p["name"] == "tokenizer")
     assert tokenizer["allowed"] == ["whitespace", "space"] and tokenizer["default"] == "whitespace"

@@ -31,7 +31,7 @@ def _param_rows(params: type) -> list[dict[str, Any]]:
             json.dumps(default)
         except TypeError:
             default = repr(default)
-        shown = type_name(f.annotation)
+        shown = type_name(f.annotation, tags=True)
         if shown.endswith(" (optional)"):
             shown = shown[: -len(" (optional)")] + " or null"
         rows.append({

@@ -30,25 +30,41 @@ def allowed_values(ann: Any) -> list[Any] | None:
     return None
 
 
-def type_name(ann: Any, *, sep: str = " | ") -> str:
+def _tag(model: type) -> str | None:
+    """``{type: "deviation"}`` for a section model told apart by a literal ``type``/``kind``."""
+    fields = getattr(model, "model_fields", {})
+    for key in ("type", "kind"):
+        if key in fields and typing.get_origin(fields[key].annotation) is typing.Literal:
+            values = typing.get_args(fields[key].annotation)
+            if len(values) == 1:
+                return f"{{{key}: {json.dumps(values[0])}, ...}}"
+    return None
+
+
+def type_name(ann: Any, *, sep: str = " | ", tags: bool = False) -> str:
     """``"a" | "b"`` for literals, ``list of X``, ``X or Y (optional)``, ``metric component``;
-    ``sep`` joins literal values (the Markdown tables escape the bar)."""
+    ``sep`` joins literal values (the Markdown tables escape the bar). With ``tags`` a section
+    model with a literal ``type``/``kind`` is shown by it (``{type: "deviation", ...}``), as a
+    user writes it, instead of by its class name."""
+    def again(a: Any) -> str:
+        return type_name(a, sep=sep, tags=tags)
+
     origin = typing.get_origin(ann)
     if origin is typing.Annotated:
         base, *meta = typing.get_args(ann)
         kind = component_kind(meta)
-        return f"{kind} component" if kind else type_name(base, sep=sep)
+        return f"{kind} component" if kind else again(base)
     if origin is typing.Literal:
         return sep.join(json.dumps(a) for a in typing.get_args(ann))
     if origin in (list, tuple, set):
         args = typing.get_args(ann)
-        return f"list of {type_name(args[0], sep=sep)}" if args else "list"
+        return f"list of {again(args[0])}" if args else "list"
     if origin is dict:
         return "mapping"
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(ann)
-        return " or ".join(type_name(a, sep=sep) for a in args if a is not type(None)) + (
+        return " or ".join(again(a) for a in args if a is not type(None)) + (
             " (optional)" if type(None) in args else "")
     if isinstance(ann, type):
-        return ann.__name__
+        return (_tag(ann) if tags else None) or ann.__name__
     return str(ann).replace("typing.", "")
