@@ -26,11 +26,13 @@ calls :func:`clear_cache`.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -143,6 +145,9 @@ class EmbeddingCache:
             return sorted(p for p in self.dir.iterdir() if p.suffix == ".pack")
         except FileNotFoundError:
             return []
+        except OSError as exc:  # an unreadable cache folder: compute everything, say so once
+            _unusable(self.root, exc)
+            return []
 
     def _locations(self) -> dict[bytes, list[tuple[Path, int]]]:
         """text key -> every (pack, slot) holding it; new packs are merged in on each call."""
@@ -196,15 +201,36 @@ class EmbeddingCache:
 
     def put_many(self, texts: Sequence[str], vectors: np.ndarray) -> Path | None:
         """Store one vector per text as a new pack (atomic; concurrent writers are safe)."""
-        if len(texts) == 0:
+        if len(texts) == 0 or str(self.root) in _UNWRITABLE:
             return None
-        self.dir.mkdir(parents=True, exist_ok=True)
-        ident = self.dir / "identity.json"
-        if not ident.exists():
-            _replace_bytes(ident, (json.dumps(self.identity, sort_keys=True, indent=2, default=str) + "\n").encode())
-        path = self.dir / f"{uuid.uuid4().hex}.pack"
-        _replace_bytes(path, pack_bytes([text_key(t) for t in texts], np.asarray(vectors)))
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            ident = self.dir / "identity.json"
+            if not ident.exists():
+                _replace_bytes(ident, (json.dumps(self.identity, sort_keys=True, indent=2, default=str) + "\n").encode())
+            path = self.dir / f"{uuid.uuid4().hex}.pack"
+            _replace_bytes(path, pack_bytes([text_key(t) for t in texts], np.asarray(vectors)))
+        except OSError as exc:
+            if exc.errno not in _CACHE_ERRNOS:
+                raise
+            _unusable(self.root, exc)  # a full or read-only cache costs speed, never the run
+            return None
         return path
+
+
+#: write errors that turn the cache off for the rest of the process instead of failing the run
+_CACHE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+#: cache roots found unusable in this process (each reported once)
+_UNWRITABLE: set[str] = set()
+
+
+def _unusable(root: Path, exc: OSError) -> None:
+    if str(root) in _UNWRITABLE:
+        return
+    _UNWRITABLE.add(str(root))
+    print(f"divtools: WARNING: the cache folder {root} cannot be used ({exc.strerror or exc}); going on without "
+          "the cache: results are the same, they are only not kept for the next run (set DIVTOOLS_CACHE to "
+          "another folder, or free space)", file=sys.stderr, flush=True)
 
 
 def _replace_bytes(path: Path, data: bytes) -> None:

@@ -123,7 +123,15 @@ def _train_and_save(trainer: Any, stage_dir: Path, *, quiet: bool) -> None:
         elif (stage_dir / LOG_FILE).exists():
             (stage_dir / LOG_FILE).unlink()
     trainer.accelerator.wait_for_everyone()
-    trainer.train(resume_from_checkpoint=last)
+    try:
+        trainer.train(resume_from_checkpoint=last)
+    except Exception as exc:
+        from divtools.cli.errors import REFUSED_PICKLE, refused_pickle
+
+        if last is not None and refused_pickle(exc):  # a planted optimizer.pt / rng_state.pth
+            raise UserError(REFUSED_PICKLE.replace("a checkpoint or model file", "a file of this checkpoint"),
+                            file=last) from None
+        raise
     trainer.save_model(str(stage_dir))
 
 

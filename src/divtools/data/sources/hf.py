@@ -27,11 +27,17 @@ def load_hf(params, name: str, config: str | None = None):
         kwargs["data_files"] = params.data_files
     if params.cache_dir is not None:
         kwargs["cache_dir"] = str(params.cache_dir)
+    _refuse_scripts(name)
     try:
         saved = _load_saved(datasets, name, params.split)
         if saved is not None:
             return saved
         return datasets.load_dataset(name, config, **kwargs)
+    except RuntimeError as exc:  # a hub dataset that is a loading script
+        if "scripts are no longer supported" in str(exc):
+            raise UserError(f"the dataset is a loading script (Python code); {_NO_SCRIPTS}", file=name,
+                            field="source") from None
+        raise
     except FileNotFoundError as exc:
         raise UserError(f"dataset not found: {exc}", file=name, field="source") from None
     except ValueError as exc:  # bad split names, unknown configs, empty data files
@@ -42,6 +48,21 @@ def load_hf(params, name: str, config: str | None = None):
         if "Connection" in cls or "Offline" in cls or "Revision" in cls or "NotFound" in cls or "Hub" in cls:
             raise UserError(f"could not load the dataset ({cls}): {exc}", file=name, field="source") from None
         raise
+
+
+_NO_SCRIPTS = ("divtools never runs a dataset's code: export the data to JSONL, CSV or Parquet files "
+               "(or save_to_disk) and point the source at those")
+
+
+def _refuse_scripts(name: str) -> None:
+    """A local dataset folder with a loading script (``NAME/NAME.py`` or any ``*.py`` at its top)
+    is refused before ``datasets`` looks at it: running it would run the folder's code."""
+    folder = Path(name)
+    if folder.is_dir():
+        scripts = sorted(p.name for p in folder.glob("*.py"))
+        if scripts:
+            raise UserError(f"the dataset folder holds a loading script ({', '.join(scripts[:3])}); {_NO_SCRIPTS}",
+                            file=name, field="source")
 
 
 def _load_saved(datasets: Any, name: str, split: str):
