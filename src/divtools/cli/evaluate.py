@@ -6,12 +6,13 @@ runs it, so the report is identical to ``divtools run`` on that spec.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import click
 
-__all__ = ["command", "parse_component", "split_top_level"]
+__all__ = ["OPTIONS", "command", "in_options", "parse_component", "split_top_level"]
 
 
 def split_top_level(text: str, sep: str = ",") -> list[str]:
@@ -103,5 +104,24 @@ def command(generations: Path | None, gold: Path | None, metrics: tuple[str, ...
 
         click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
         return
-    result = run_spec_data(data, file="(command line)", base_dir=Path.cwd(), quiet=quiet)
+    try:
+        result = run_spec_data(data, file="(command line)", base_dir=Path.cwd(), quiet=quiet)
+    except UserError as exc:  # the user typed options, not spec fields: name the options
+        raise UserError(in_options(exc.message), file=exc.file,
+                        field=in_options(exc.field) if exc.field else None) from None
     click.echo(f"done: {result}")
+
+
+#: the spec fields this command fills from its options, and the option that fills each
+OPTIONS = {
+    "output.on_existing": "--on-existing", "output.dir": "--out", "generations.path": "--generations",
+    "gold.path": "--gold", "prompts.ids_file": "--prompt-ids", "samples_per_prompt": "-n",
+    "effective_diversity": "--effective-diversity", "seed": "--seed",
+}
+_FIELD = re.compile(r"(?<![\w.-])(" + "|".join(re.escape(k) for k in OPTIONS) + r")(?![\w.])(: (?=resume|restart|error))?")
+
+
+def in_options(text: str) -> str:
+    """``text`` with each spec field this command fills replaced by its option
+    (``set output.on_existing: restart`` -> ``set --on-existing restart``)."""
+    return _FIELD.sub(lambda m: OPTIONS[m.group(1)] + (" " if m.group(2) else ""), text)
