@@ -7,7 +7,7 @@ global backend are left alone).
 - ``quality_vs_diversity_grid`` (more than one pair): every (non-length scorer, metric) pair, at
   most ``columns`` panels a row.
 - ``effective_diversity`` (when the sweep ran): one panel per swept metric; x = the share of
-  samples passing τ, y = the metric over the passing samples, one line per system through the τ
+  samples whose quality passes τ, y = the metric over the passing samples, one line per system through the τ
   values; points resting on few prompts are labelled with their prompt count.
 
 Conventions: right (or up) = more diverse for every metric — an axis is reversed when lower
@@ -245,7 +245,9 @@ def effective_diversity_figure(report: Mapping[str, Any], params: Any):
     total = report["protocol"]["n_prompts"]
     styles = system_styles(report)
     fig, axes = _grid(len(effective["metrics"]), params)
+    labels_by_axis: dict[str, list] = {}
     for ax, metric in zip(axes, effective["metrics"]):
+        small: list[tuple[float, float, str, str]] = []
         for name in system_order(report):
             curves = effective["systems"].get(name)
             if curves is None:
@@ -259,19 +261,21 @@ def effective_diversity_figure(report: Mapping[str, Any], params: Any):
             ys = [p["mean"] for _, p in points]
             ax.plot(xs, ys, color=st["color"], marker=st["marker"], markersize=st["markersize"] * 0.8,
                     linewidth=1.0, label=st["name"])
-            for x, (_, p) in zip(xs, points):
-                if small_prompt_count(p["n_prompts"], total):
-                    ax.annotate(f"n={p['n_prompts']}", (x, p["mean"]), xytext=(2, -9), textcoords="offset points",
-                                fontsize=params.font_size, color=st["color"])
+            small += [(x, p["mean"], f"n={p['n_prompts']}", st["color"]) for x, (_, p) in zip(xs, points)
+                      if small_prompt_count(p["n_prompts"], total)]
         meta = labels.get(metric, {"type": "metric"})
         _orient(ax, meta, "y")
-        ax.set_xlabel(f"share with {effective['quality']} ≥ τ")
+        labels_by_axis[metric] = small
+        ax.set_xlabel("share passing τ")
         ax.set_xlim(-0.05, 1.05)
         ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
         ax.set_ylabel(diversity_label(metric, meta, arrow="↑", short=True))
         ax.grid(True, alpha=0.3, linewidth=0.5)
         ax.tick_params(labelsize=params.font_size)
     _legend(fig, axes, params)
+    for ax, metric in zip(axes, effective["metrics"]):
+        if labels_by_axis.get(metric):
+            _place_labels(fig, ax, labels_by_axis[metric], params)
     return fig
 
 
