@@ -47,6 +47,11 @@ def test_every_text_is_at_least_8_pt_at_85_mm(report):
         assert len(texts) > 8, name
         small = [(t.get_text(), _printed_points(fig, t)) for t in texts if _printed_points(fig, t) < 8 - 1e-9]
         assert not small, (name, small)
+        # and nothing drawn is cut off at the figure's edge (the tight box is in inches)
+        tight = fig.get_tightbbox(fig.canvas.get_renderer())
+        width, height = fig.get_size_inches()
+        assert tight.x0 >= -0.01 and tight.y0 >= -0.01 and tight.x1 <= width + 0.01 and tight.y1 <= height + 0.01, (
+            name, tight.bounds)
     # a wider figure would shrink its text when printed in a column: the check catches that
     wide = pr.figures(report, PlotReporterParams(width=7))["quality_vs_diversity"]
     assert min(_printed_points(wide, t) for t in _texts(wide)) < 8
