@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from divtools.errors import UserError
 
-__all__ = ["compare_reports", "load_report", "merge_reports"]
+__all__ = ["compare_reports", "load_report", "merge_reports", "merge_samples"]
 
 
 def load_report(path: str | Path) -> tuple[Path, dict[str, Any]]:
@@ -126,8 +126,10 @@ def merge_reports(loaded: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, An
         "spec": None,
         "merged_from": [
             {"path": str(path), "versions": report.get("versions"), "spec": report.get("spec"),
-             "protocol": report["protocol"]}
-            for path, report in loaded
+             "protocol": report["protocol"],
+             # each input system's name in the merged report (samples.jsonl is merged by it)
+             "systems": {name: renamed[(index, name)] for name in system_order(report)}}
+            for index, (path, report) in enumerate(loaded)
         ],
         "protocol": first["protocol"],
         "prompts": first.get("prompts", {}),
@@ -157,10 +159,12 @@ def _merge_effective(loaded: Sequence[tuple[Path, dict]], renamed: dict[tuple[in
 
 
 def compare_reports(paths: Sequence[str | Path], out_dir: str | Path) -> Path:
-    """Merge the reports at ``paths`` and write report.json, report.md and the plots to
-    ``out_dir``; returns the merged report.json path."""
-    from divtools.builtins.reporters import JsonReporterParams, MarkdownReporterParams, PlotReporterParams
+    """Merge the reports at ``paths`` and write report.json, report.md, the plots and
+    report.html (with the inputs' samples) to ``out_dir``; returns the merged report.json path."""
+    from divtools.builtins.reporters import (HtmlReporterParams, JsonReporterParams, MarkdownReporterParams,
+                                            PlotReporterParams)
     from divtools.evaluate.publish import publish_reports
+    from divtools.evaluate.run import SAMPLES_FILE
 
     loaded = [load_report(p) for p in paths]
     out_dir = Path(out_dir)
@@ -168,5 +172,30 @@ def compare_reports(paths: Sequence[str | Path], out_dir: str | Path) -> Path:
         if path.parent.resolve() == out_dir.resolve():
             raise UserError(f"would overwrite the input report {path}; choose another --out", field="--out")
     merged = merge_reports(loaded)
-    reporters = [JsonReporterParams(), MarkdownReporterParams(), PlotReporterParams()]
-    return publish_reports(merged, reporters, out_dir)
+    reporters = [JsonReporterParams(), MarkdownReporterParams(), PlotReporterParams(), HtmlReporterParams()]
+    samples = merge_samples(merged)
+    return publish_reports(merged, reporters, out_dir, extra={SAMPLES_FILE: samples} if samples else None)
+
+
+def merge_samples(merged: dict[str, Any]) -> str:
+    """The inputs' samples.jsonl lines (those next to their report.json), systems renamed as in
+    the merged report; a system kept once (the same in several reports) is taken from the first.
+    Inputs without samples.jsonl add nothing (report.html then shows their systems empty)."""
+    from divtools.evaluate.run import SAMPLES_FILE
+
+    lines: list[str] = []
+    taken: set[str] = set()
+    for entry in merged["merged_from"]:
+        path = Path(entry["path"]).parent / SAMPLES_FILE
+        names = {old: new for old, new in entry["systems"].items() if new not in taken}
+        taken |= set(entry["systems"].values())
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("system") in names:
+                row["system"] = names[row["system"]]
+                lines.append(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n")
+    return "".join(lines)
