@@ -107,3 +107,44 @@ def test_an_unknown_metric_label_is_refused(tmp_path):
     gens = write_jsonl(tmp_path / "gens.jsonl", _rows()[:16])
     with pytest.raises(UserError, match="length_control.metrics: 'distinct_3' is not a metric label"):
         run_spec(_spec(gens, tmp_path / "out", metrics=["distinct_3"]), tmp_path)
+
+
+def test_novelty_metrics_sweep_and_sections_in_an_evaluate_run(tmp_path):
+    """distinct_k / utility_k in a run: the patience sweep in report.json and the appendix, one
+    quality scale for all systems (calibrate), and the length-control table."""
+    from evaluate_data import generation_rows
+
+    from divtools.metrics.novelty import decile_thresholds, quality_levels, utility
+
+    rows = generation_rows()
+    gens = write_jsonl(tmp_path / "gens.jsonl", rows)
+    spec = {"run": "evaluate", "seed": 0, "generations": {"path": str(gens)}, "bootstrap_samples": 100,
+            "metrics": [{"kind": "distinct_k", "equivalence": {"kind": "unigram"}},
+                        {"kind": "utility_k", "equivalence": {"kind": "unigram"}, "quality": {"kind": "length"},
+                         "patience_sweep": [0.5, 1.0]}],
+            "length_control": {"bins": 2, "resamples": 2},
+            "reporters": [{"kind": "json"}, {"kind": "markdown"}], "output": {"dir": str(tmp_path / "out")}}
+    report = load(run_spec(spec, tmp_path))
+    res = report["results"]
+    assert res["echo"]["distinct_k"]["mean"] == 1.0  # one verse with one-word edits: one class
+    # NoveltyBench's own partition of each prompt's verses (some KJV verses are unigram-equivalent)
+    import asyncio
+
+    from tests.metrics.novelty_bench_ref import partition as ref
+
+    thresholds = decile_thresholds([len(r["response"].split()) for r in rows])  # one scale for both systems
+    for q in range(8):
+        texts = [r["response"] for r in sorted((r for r in rows if r["system"] == "diverse" and r["prompt_id"] == f"q{q}"),
+                                               key=lambda r: r["sample"])]
+        labels = asyncio.run(ref.partition_responses("", texts, ref.equivalence_check_unigram))
+        assert res["diverse"]["distinct_k"]["per_prompt"][f"q{q}"] == max(labels) + 1
+        u = quality_levels([len(t.split()) for t in texts], thresholds)
+        assert res["diverse"]["utility_k"]["per_prompt"][f"q{q}"] == pytest.approx(utility(labels, u, 0.8))
+        if q == 0:
+            u0, labels0 = u, labels
+    sweep = res["diverse"]["utility_k"]["extras"]
+    assert set(sweep) == {"patience=0.5", "patience=1"}
+    assert sweep["patience=1"]["per_prompt"]["q0"] == pytest.approx(utility(labels0, u0, 1.0))
+    appendix = (tmp_path / "out" / "report-appendix.md").read_text(encoding="utf-8")
+    assert "## utility_k: sweep" in appendix and "patience=0.5" in appendix
+    assert "## Length control" in appendix

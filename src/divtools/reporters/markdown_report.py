@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from divtools.api import Reporter
 from divtools.atomic import write_text
 from divtools.reporters import display_name, headline_labels, label_order, system_order
+from divtools.reporters.extras_markdown import Formats, extras_sections
 
 __all__ = ["APPENDIX", "MarkdownReporter", "escape", "format_interval", "format_number", "protocol_line",
            "render_appendix", "render_markdown"]
@@ -196,6 +197,8 @@ def render_appendix(report: Mapping[str, Any], digits: int = 3) -> str:
                     row.append(f"{format_interval(point, digits)} ({point['n_prompts']})")
                 lines.append("| " + " | ".join(row) + " |")
             lines.append("")
+    # utility_k's patience sweep, length control, scorer validation (reporters/extras_markdown.py)
+    lines += extras_sections(report, Formats(escape, format_number, format_interval), digits)
     lines += _versions(report)
     return "\n".join(lines).rstrip() + "\n"
 
