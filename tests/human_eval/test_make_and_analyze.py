@@ -64,6 +64,16 @@ def test_make_refuses_bad_input(run_dir, tmp_path):
     many = _cli("human-eval", "make", str(run_dir), "--systems", "ddpo", "sft", "--out", str(tmp_path / "z"),
                 "--k", "5")
     assert many.exit_code == 2 and "no prompt has 5 samples" in many.output
+    # a key of another study is not replaced by accident (its judgements would be misread)
+    _make(run_dir, tmp_path / "s")
+    again = _cli("human-eval", "make", str(run_dir), "--systems", "ddpo", "sft", "--out", str(tmp_path / "s"))
+    assert again.exit_code == 0, again.output  # the same study: rewritten, same content
+    other = _cli("human-eval", "make", str(run_dir), "--systems", "ddpo", "sft", "--out", str(tmp_path / "s"),
+                 "--seed", "9")
+    assert other.exit_code == 2 and "a key of another study" in other.output
+    forced = _cli("human-eval", "make", str(run_dir), "--systems", "ddpo", "sft", "--out", str(tmp_path / "s"),
+                  "--seed", "9", "--force")
+    assert forced.exit_code == 0, forced.output
 
 
 def _judgement(item_id: str, annotator: str, diverse: str, best: str, when: str = "2026-01-01T00:00:00") -> dict:

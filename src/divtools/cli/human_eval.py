@@ -29,14 +29,15 @@ def command() -> None:
 @click.option("--items", "n_items", type=int, default=None, help="Use this many prompts (a seeded draw; default: all).")
 @click.option("--repeats", type=int, default=0, show_default=True,
               help="Items shown a second time, sides swapped, to measure consistency.")
+@click.option("--force", is_flag=True, help="Replace a key of another study at --key.")
 def make(run_dir: Path, systems: tuple[str, str], out_dir: Path, key_path: Path | None, k: int, seed: int,
-         n_items: int | None, repeats: int) -> None:
+         n_items: int | None, repeats: int, force: bool) -> None:
     """Blinded items from an evaluate run's output folder (report.json + samples.jsonl)."""
     from divtools.human_eval.items import make_study, write_study
 
     study = make_study(run_dir, systems[0], systems[1], k=k, seed=seed, n_items=n_items, repeats=repeats)
     key_path = key_path or out_dir.with_name(out_dir.name + "-key.json")
-    write_study(study, out_dir, key_path)
+    write_study(study, out_dir, key_path, overwrite=force)
     click.echo(f"{len(study.items)} items ({repeats} repeated) in {out_dir}/items.jsonl and {out_dir}/annotate.html")
     click.echo(f"key (keep it from annotators): {key_path}")
 

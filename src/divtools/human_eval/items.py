@@ -152,8 +152,10 @@ def items_document(study: Study) -> dict[str, Any]:
     return {"format": ITEMS_FORMAT, "study_id": study.study_id, "items": study.items}
 
 
-def write_study(study: Study, out_dir: Path, key_path: Path) -> list[Path]:
-    """items.jsonl and annotate.html under ``out_dir``, the key at ``key_path`` (outside it)."""
+def write_study(study: Study, out_dir: Path, key_path: Path, overwrite: bool = False) -> list[Path]:
+    """items.jsonl and annotate.html under ``out_dir``, the key at ``key_path`` (outside it).
+    An existing key of another study is replaced only with ``overwrite``; the same study's
+    (same run, systems, seed, k) is rewritten with the same content."""
     from divtools.atomic import write_json, write_text
     from divtools.human_eval.page import render_page
 
@@ -161,6 +163,15 @@ def write_study(study: Study, out_dir: Path, key_path: Path) -> list[Path]:
     if out_dir.resolve() in key_path.resolve().parents:
         raise UserError("the key must not be inside the items folder (annotators get that folder): "
                         "give --key a path outside it", field="--key")
+    if key_path.exists() and not overwrite:
+        try:
+            old = json.loads(key_path.read_text(encoding="utf-8")).get("study_id")
+        except (OSError, ValueError, AttributeError):
+            old = None
+        if old != study.study_id:
+            raise UserError(f"a key of another study ({old}) is here: judgements made with it would be read "
+                            "through the wrong key; choose another --out/--key, or pass --force to replace it",
+                            file=str(key_path))
     lines = "".join(json.dumps({"study_id": study.study_id, **item}, ensure_ascii=False, sort_keys=True) + "\n"
                     for item in study.items)
     return [write_json(key_path, study.key), write_text(out_dir / "items.jsonl", lines),
