@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import HERE, REPO, subprocess_env
+from .conftest import HERE, KJV_GROUPS, REPO, subprocess_env
 
 TRIALS = 20
 KILL_AT = HERE / "kill_at.py"
@@ -83,6 +83,31 @@ def test_two_runs_on_one_folder_never_mix(tmp_path):
         assert not any(p.name.endswith(".tmp") for p in out.rglob("*")), sorted(out.rglob("*"))
         outcomes.append("lock" if "another divtools run" in loser else "after")
     assert outcomes.count("lock") >= 1, outcomes  # the lock, not only the manifest check, was exercised
+
+
+@pytest.mark.slow
+def test_two_prepare_runs_on_one_folder_never_mix(tmp_path):
+    """The same for ``run: prepare``, which computes before it writes (3 trials: it is slower)."""
+    def spec(out: Path, n: int) -> Path:
+        path = tmp_path / f"prepare{n}.yaml"
+        path.write_text(yaml.safe_dump({
+            "run": "prepare", "seed": n,
+            "source": {"kind": "jsonl", "path": str(KJV_GROUPS), "columns": {"response_id": "id"}},
+            "metrics": [{"kind": "distinct_n", "n": n}], "output": {"dir": str(out)}}), encoding="utf-8")
+        return path
+
+    for trial in range(3):
+        out = tmp_path / f"trial{trial}"
+        procs = [_start(spec(out, n)) for n in ((1, 2) if trial % 2 else (2, 1))]
+        results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+        assert sorted(code for code, _, _ in results) == [0, 2], results
+        loser = next(err for code, _, err in results if code == 2)
+        assert "Traceback" not in loser and ("another divtools run is using" in loser
+                                             or "holds a run of a different spec" in loser), loser
+        manifest = json.loads((out / "divtools-run.json").read_text(encoding="utf-8"))
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert manifest["spec"]["seed"] == summary["spec"]["seed"]
+        assert summary["spec"]["metrics"][0]["n"] == summary["spec"]["seed"]
 
 
 def _hold(out: Path, spec: Path) -> subprocess.Popen:
