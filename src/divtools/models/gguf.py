@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,9 @@ def materialise_gguf(
         if target.exists():  # no marker: not ours to trust (a hand copy, an old layout)
             shutil.rmtree(target)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=root))
+        # once per file and machine, and long enough (≈30 s) to deserve a word
+        print(f"divtools: converting {path.name} to a float32 Hugging Face folder in {target} (once)",
+              file=sys.stderr, flush=True)
         try:
             info = (convert or _convert)(path, tmp, field=field)
             (tmp / MARKER).write_text(
