@@ -50,7 +50,9 @@ def test_options_reach_sentence_transformers(fake_st, tmp_path):
     assert made["device"] == "cpu" and "trust_remote_code" not in made  # off unless asked
     assert emb.model.max_seq_length == 64
     kw = emb.model.encode_kwargs[0]
-    assert kw["batch_size"] == 7 and kw["task"] == "text-matching" and kw["prompt_name"] == "query"
+    # one text per forward pass whatever batch_size says: a vector must not depend on its batch
+    # mates (issue #12 item 7; the old expectation, batch_size reaching the model, was the bug)
+    assert kw["batch_size"] == 1 and kw["task"] == "text-matching" and kw["prompt_name"] == "query"
     assert kw["normalize_embeddings"] is True
 
 

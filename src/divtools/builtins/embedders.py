@@ -22,7 +22,9 @@ class SentenceTransformerParams(ComponentParams):
     device: str | None = None
     """``cpu``, ``cuda``, ``cuda:1``, ``mps``; default: the best available."""
     batch_size: int = Field(32, ge=1)
-    """Texts per forward pass (does not change the vectors, so it is not part of the cache key)."""
+    """Accepted for older specs; no effect. Every text is its own forward pass, so that its
+    vector never depends on which other texts are encoded with it (batched passes pad and
+    reshape, which moved vectors by ~1e-7 and made cached and fresh runs differ)."""
     max_length: int | None = Field(None, ge=8)
     """Tokens per input; default: the model's own ``max_seq_length``."""
     prompt_name: str | None = None
@@ -45,7 +47,8 @@ class MiniLMParams(ComponentParams):
     device: str | None = None
     """``cpu``, ``cuda``, ...; default: the best available."""
     batch_size: int = Field(32, ge=1)
-    """Texts per forward pass."""
+    """Accepted for older specs; no effect: every text is its own forward pass (see
+    ``sentence_transformer``)."""
     max_length: int | None = Field(None, ge=8)
     """Tokens per input; default 256 (the model's limit)."""
     long_texts: Literal["truncate", "chunk"] = "truncate"
