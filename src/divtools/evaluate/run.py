@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from divtools.api import measure_groups
 from divtools.errors import DivtoolsError, UserError
 from divtools.evaluate.bootstrap import aggregate
 from divtools.evaluate.effective import effective_diversity, thresholds_for
@@ -64,9 +65,9 @@ SCORER_CHUNK = 256
 GENERATIONS_DIR = "generations"
 
 def _progress(total: int, desc: str, quiet: bool, unit: str):
-    from tqdm import tqdm
+    from divtools.progress import progress  # a bar on a terminal, plain lines in a log
 
-    return tqdm(total=total, desc=desc, unit=unit, disable=quiet, dynamic_ncols=True, leave=False)
+    return progress(total, desc, unit=unit, quiet=quiet)
 
 
 def run(spec: Any, *, quiet: bool = False) -> Path:
@@ -223,8 +224,8 @@ def _metric_values(metric: Any, system: SystemSamples, pids: list[str], label: s
     try:
         for start in range(0, len(pids), METRIC_CHUNK):
             chunk = pids[start:start + METRIC_CHUNK]
-            results = metric.groups_with_prompts([[s.response for s in system.groups[pid]] for pid in chunk],
-                                                 [system.groups[pid][0].prompt for pid in chunk])
+            results = measure_groups(metric, [[s.response for s in system.groups[pid]] for pid in chunk],
+                                     [system.groups[pid][0].prompt for pid in chunk])
             if len(results) != len(chunk):
                 raise DivtoolsError(f"metric '{label}' returned {len(results)} results for {len(chunk)} groups")
             for pid, result in zip(chunk, results):
@@ -413,6 +414,10 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
                 "n_prompts_complete": len(s.groups),
                 "incomplete_prompts": dict(s.incomplete),
                 "n_incomplete_prompts": len(s.incomplete),
+                # the degenerate-text rule (divtools.api.measure_groups): these prompts' groups hold an empty or
+                # token-less sample, so every metric is NaN there and left out of its mean
+                "degenerate_prompts": _degenerate_prompts(s),
+                "n_degenerate_prompts": len(_degenerate_prompts(s)),
             }
             for s in systems
         },
@@ -423,6 +428,13 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
     }
     samples = _samples_jsonl(systems, sample_scores, scorer_labels, sample_deviations, metric_labels)
     return report, samples
+
+
+def _degenerate_prompts(system: SystemSamples) -> list[str]:
+    """Prompt ids whose N samples hold a text with no letter or digit (docs/metrics.md)."""
+    from divtools.api import is_degenerate_text
+
+    return [pid for pid, group in system.groups.items() if any(is_degenerate_text(s.response) for s in group)]
 
 
 def _python_version() -> str:
