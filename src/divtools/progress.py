@@ -40,9 +40,14 @@ def interactive(stream: TextIO | None = None) -> bool:
         return False
 
 
+#: set next to TQDM_DISABLE when divtools (not the user) set it, for the libraries' bars only
+_OURS = "DIVTOOLS_SET_TQDM_DISABLE"
+
+
 def bars_enabled(quiet: bool = False) -> bool:
-    """Whether divtools shows progress at all (not ``quiet``, not ``TQDM_DISABLE``)."""
-    return not quiet and not _truthy(os.environ.get("TQDM_DISABLE"))
+    """Whether divtools shows progress at all (not ``quiet``, not the user's ``TQDM_DISABLE``)."""
+    user_disabled = _truthy(os.environ.get("TQDM_DISABLE")) and os.environ.get(_OURS) != "1"
+    return not quiet and not user_disabled
 
 
 class LineProgress:
@@ -123,6 +128,10 @@ def configure_libraries(quiet: bool) -> None:
     """Library bars off when quiet or without a terminal; library warnings off when quiet."""
     bars = bars_enabled(quiet) and interactive()
     if not bars:
+        if not _truthy(os.environ.get("TQDM_DISABLE")):
+            # TRL's own bars (reference log-probs, ...) read TQDM_DISABLE; divtools' lines know it was us
+            os.environ["TQDM_DISABLE"] = "1"
+            os.environ[_OURS] = "1"
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # huggingface_hub, and transformers through it
         os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "1"
         if "huggingface_hub" in sys.modules:
@@ -131,6 +140,9 @@ def configure_libraries(quiet: bool) -> None:
             sys.modules["transformers"].utils.logging.disable_progress_bar()
         if "datasets" in sys.modules:
             sys.modules["datasets"].disable_progress_bars()
+    elif os.environ.get(_OURS) == "1":  # an earlier run in this process set it
+        os.environ.pop("TQDM_DISABLE", None)
+        os.environ.pop(_OURS, None)
     if quiet:
         os.environ["TRANSFORMERS_VERBOSITY"] = "error"
         os.environ["TRANSFORMERS_NO_ADVISORY_WARNINGS"] = "1"

@@ -45,6 +45,7 @@ def test_line_progress_prints_a_plain_line_per_interval_and_one_at_the_end():
 
 def test_without_a_terminal_progress_is_lines_and_tqdm_disable_or_quiet_silence_it(monkeypatch, capsys):
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    monkeypatch.delenv("DIVTOOLS_SET_TQDM_DISABLE", raising=False)
     monkeypatch.setenv("DIVTOOLS_PROGRESS_INTERVAL", "0")
     bar = progress(2, "generate s", unit="prompt")  # pytest's stderr is not a terminal
     assert isinstance(bar, LineProgress)
@@ -78,7 +79,7 @@ def _evaluate_spec(tmp_path) -> Path:
 def _run(args, tmp_path, **env):
     import os
 
-    full = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
+    full = {k: v for k, v in os.environ.items() if k not in ("TQDM_DISABLE", "DIVTOOLS_SET_TQDM_DISABLE")}
     full.update({"DIVTOOLS_PROGRESS_INTERVAL": "0", **env})
     # stderr is a pipe, as in CI or `2> log`
     return subprocess.run([sys.executable, "-m", "divtools.cli.main", *args], capture_output=True, text=True,
@@ -132,3 +133,20 @@ def test_training_in_a_log_has_no_cursor_codes_and_quiet_has_no_library_noise(tm
     assert quiet.returncode == 0, quiet.stderr[-3000:]
     for noise in ("Loading weights", "Warning", "warn", "%|", "'loss'"):
         assert noise not in quiet.stderr, quiet.stderr[-3000:]
+
+
+def test_in_a_log_the_libraries_bars_are_off_and_divtools_lines_stay_on(monkeypatch, capsys):
+    import os
+
+    from divtools.progress import configure_libraries
+
+    for name in ("TQDM_DISABLE", "DIVTOOLS_SET_TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DIVTOOLS_PROGRESS_INTERVAL", "0")
+    configure_libraries(quiet=False)  # stderr is not a terminal here
+    assert os.environ["TQDM_DISABLE"] == "1"  # what TRL's reference log-prob bar reads
+    assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
+    bar = progress(1, "mine")
+    bar.update(1)
+    bar.close()
+    assert "mine: 1/1 it (100%)" in capsys.readouterr().err
