@@ -20,7 +20,7 @@ def test_the_page_has_examples():
 def test_doc_example_validates(index, tmp_path):
     from divtools.spec.loading import load_spec
 
-    for name in ("gens.jsonl", "prompts.jsonl", "human.jsonl", "sft.jsonl"):
+    for name in ("gens.jsonl", "prompts.jsonl", "human.jsonl", "sft.jsonl", "human_pairs.jsonl"):
         (tmp_path / name).write_text('{"prompt": "a", "response": "b"}\n')
     (tmp_path / "heldout_ids.txt").write_text("a\n")
     for folder in ("checkpoints/ddpo", "checkpoints/reward"):
