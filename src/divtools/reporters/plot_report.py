@@ -311,7 +311,19 @@ def figures(report: Mapping[str, Any], params: Any) -> dict[str, Any]:
         effective = effective_diversity_figure(report, params)
         if effective is not None:
             out["effective_diversity"] = effective
+        for fig in out.values():
+            _freeze_layout(fig)
     return out
+
+
+def _freeze_layout(fig: Any) -> None:
+    """Run the constrained layout once and keep its result: each savefig (PNG, SVG) would
+    otherwise lay the figure out again, at the cost of a full draw."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    fig.get_layout_engine().execute(fig)
+    fig.set_layout_engine("none")
 
 
 class PlotReporter(Reporter):
