@@ -21,7 +21,7 @@ from typing import Any
 
 from divtools.errors import UserError
 
-__all__ = ["KEY_FORMAT", "Study", "load_key", "load_run", "make_study"]
+__all__ = ["KEY_FORMAT", "Study", "load_key", "load_run", "make_study", "read_items", "write_study"]
 
 KEY_FORMAT = "divtools.human_eval.key/1"
 ITEMS_FORMAT = "divtools.human_eval.items/1"
@@ -195,6 +195,3 @@ def read_items(items_dir: Path) -> dict[str, Any]:
     if len(studies) != 1:
         raise UserError(f"items of {len(studies)} studies in one file; expected one", file=str(path))
     return {"format": ITEMS_FORMAT, "study_id": studies.pop(), "items": items}
-
-
-__all__ += ["read_items", "write_study"]

@@ -32,7 +32,7 @@ from collections import Counter
 from itertools import permutations
 from typing import Iterable, Mapping, Sequence
 
-__all__ = ["ANSWERS", "Z95", "cohen_kappa", "consistency", "krippendorff_alpha", "position_bias", "rates",
+__all__ = ["ANSWERS", "Z95", "agreement", "cohen_kappa", "consistency", "krippendorff_alpha", "position_bias", "rates",
            "sign_test", "wilson_interval"]
 
 ANSWERS = ("A", "B", "tie")
@@ -154,6 +154,3 @@ def agreement(by_item: Mapping[str, Mapping[str, str]]) -> dict:
         out["cohen_kappa"] = cohen_kappa([by_item[i][a] for i in common], [by_item[i][b] for i in common])
         out["n_common_items"] = len(common)
     return out
-
-
-__all__ += ["agreement"]
