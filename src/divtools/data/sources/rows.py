@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
+from divtools import input_limits
 from divtools.api import Group, Response
 from divtools.errors import UserError
 
@@ -77,9 +78,11 @@ def _text(value: Any, field: str, *, what: str) -> str:
 def _as_list(value: Any, field: str) -> list[Any]:
     if isinstance(value, str):
         try:  # CSV cells hold JSON arrays in the grouped layout
-            value = json.loads(value)
+            value = input_limits.loads(value)
         except json.JSONDecodeError:
             raise BadRow("bad_list", field, "expected a list (a JSON array in CSV cells)") from None
+        except (input_limits.DuplicateKey, input_limits.InputTooComplex) as exc:
+            raise BadRow("bad_list", field, f"refused: {exc}") from None
     if hasattr(value, "tolist"):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
