@@ -26,8 +26,9 @@ class EmbeddingCosineParams(ComponentParams):
     """Any registered embedder (default: the offline all-MiniLM-L6-v2)."""
     threshold: float = Field(0.85, ge=-1.0, le=1.0)
     """Cosine at or above which two texts count as the same. 0.85 is divtools' choice for
-    MiniLM (paraphrases score above it, different stories on one prompt mostly below); it is not
-    calibrated against human judgements: set it for your embedder."""
+    MiniLM (measured: 780 pairs of different KJV verses at most 0.82, mean 0.38; five hand-written
+    paraphrase pairs 0.82-0.93, four of them above 0.85); it is not calibrated against human
+    judgements: set it for your embedder."""
     cache: bool = True
     """Reuse and store vectors in the embedding cache."""
 
