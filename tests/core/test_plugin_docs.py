@@ -94,6 +94,7 @@ def divtools(fox, *args) -> subprocess.CompletedProcess:
     return out
 
 
+@pytest.mark.slow  # builds and installs the plugin (a wheel), then runs the CLI
 def test_installed_plugin_lists_its_components_and_command(fox):
     plugins = json.loads(divtools(fox, "plugins").stdout)
     text = json.dumps(plugins)
@@ -103,6 +104,7 @@ def test_installed_plugin_lists_its_components_and_command(fox):
     assert divtools(fox, "fox", "world").stdout.strip() == "the quick brown fox greets world"
 
 
+@pytest.mark.slow
 def test_the_docs_evaluate_spec_runs_with_the_plugin(fox):
     work, _ = fox
     divtools(fox, "run", "evaluate.yaml", "--quiet")

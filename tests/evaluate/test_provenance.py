@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[2]
 
 PROBE = textwrap.dedent("""
@@ -22,6 +24,7 @@ PROBE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # imports torch, transformers and trl in a fresh process
 def test_runtime_versions_name_what_was_imported():
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=ROOT,
                          env={"PATH": "", "TRL_EXPERIMENTAL_SILENCE": "1", "HF_HUB_OFFLINE": "1"}, check=True)
@@ -32,6 +35,7 @@ def test_runtime_versions_name_what_was_imported():
         assert data["after"][name] == version
 
 
+@pytest.mark.slow  # a CLI run in a fresh process
 def test_metrics_only_report_records_no_torch(tmp_path):
     """A metrics-only evaluation, in a fresh process, lists no library it did not use."""
     gens = tmp_path / "gens.jsonl"
