@@ -69,7 +69,7 @@ def test_losses_with_the_store_equal_losses_without_it(
         out = run(train_spec(tmp_path / str(share), tiny_lm_dir, pairs, [*stages, stage]), quiet=True)
         losses[share] = _losses(log_records, out / "p" / "log.jsonl")
         line = _reference(out, "p")["line"]
-        assert ("shared store" in line) is share, line
+        assert ("from the shared store" in line) is share, line
     assert len(losses[True]) == 3
     for (s0, l0, u0), (s1, l1, u1) in zip(losses[False], losses[True]):
         assert s0 == s1

@@ -162,23 +162,23 @@ def store_for_stage(
     and no length-desensitised reference (``ld_alpha``, which divtools' loss does not apply).
     """
     if not enabled:
-        return None, "off (share_reference_logps: false)"
+        return None, "share_reference_logps: false"
     if mode == "model" and policy_is_peft:
-        return None, "off: reference 'model' with a LoRA policy (TRL's precompute would use the disabled adapter)"
+        return None, "reference 'model' with a LoRA policy (TRL's precompute would use the disabled adapter)"
     if getattr(args, "sync_ref_model", False):
-        return None, "off: sync_ref_model updates the reference during training"
+        return None, "sync_ref_model updates the reference during training"
     if getattr(args, "ld_alpha", None) is not None:
-        return None, "off: ld_alpha changes the reference log-probs"
+        return None, "ld_alpha changes the reference log-probs"
     identity = reference_identity(init, mode=mode, args=args)
     if identity is None:
-        return None, f"off: the content of '{init.path}' cannot be read to key the store"
+        return None, f"the content of '{init.path}' cannot be read to key the store"
     return ReferenceStore(identity, cache_dir), "shared store"
 
 
 def describe(stage: str, report: dict[str, Any], fallback: str) -> str:
     """The stage's one line on where its reference log-probs came from."""
     if not report:
-        return f"stage {stage}: reference log-probs computed every step ({fallback})"
+        return f"stage {stage}: reference log-probs computed every step; shared store off: {fallback}"
     parts = []
     for split, r in report.items():
         line = f"{split}: {r['found']}/{r['pairs']} pairs from the shared store, {r['computed']} computed"
