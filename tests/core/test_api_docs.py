@@ -28,7 +28,7 @@ def test_the_doc_has_three_three_line_examples_and_their_files():
     assert set(FILES) == {"evaluate.yaml", "gens.jsonl"}
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", [0, 1, pytest.param(2, marks=pytest.mark.slow)])  # 2 runs a whole evaluation
 def test_each_example_prints_its_stated_value(index, tmp_path):
     for name, text in FILES.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -39,6 +39,7 @@ def test_each_example_prints_its_stated_value(index, tmp_path):
     assert f"# {EXPECTED[index].split()[0]}" in EXAMPLES[index] or EXPECTED[index] in EXAMPLES[index]
 
 
+@pytest.mark.slow  # two evaluation runs, with their report files and plots
 def test_run_returns_the_report_object_for_files_and_dicts(tmp_path, monkeypatch):
     import json
 
