@@ -16,9 +16,9 @@ REQUIRED = ("prompt", "chosen", "rejected")
 def _hf_rows(source: Any, limit: int | None) -> list[dict[str, Any]]:
     """Rows of a Hugging Face dataset (``data.train: {hf_dataset: ...}``), read by the same loader
     as prepare's ``hf_dataset`` source; ``columns`` renames the dataset's columns to divtools'."""
-    from divtools.data.sources.hf import _load_hf
+    from divtools.data.sources.hf import load_hf
 
-    ds = _load_hf(source, source.hf_dataset, source.config)
+    ds = load_hf(source, source.hf_dataset, source.config)
     if limit is not None:
         ds = ds.select(range(min(limit, len(ds))))
     missing = [theirs for theirs in source.columns.values() if theirs not in ds.column_names]
