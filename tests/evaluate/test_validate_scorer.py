@@ -111,3 +111,20 @@ def test_a_constant_scorer_scores_one_half_not_more():
 
     assert accuracy(np.ones(10), np.ones(10))["accuracy"] == 0.5
     assert accuracy(np.array([np.nan, 2.0]), np.array([1.0, 1.0]))["accuracy"] == 0.75
+
+
+def test_spec_checks_the_scorer_label_and_a_pipeline_step_is_read(tmp_path):
+    spec = _evaluate_spec(tmp_path, 0.7)
+    data = yaml.safe_load(spec.read_text())
+    data["scorer_validation"][0]["scorer"] = "lenght"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = _invoke("validate", bad)
+    assert result.exit_code == 2 and "scorer_validation[0].scorer 'lenght' is not a scorer label" in result.output
+    # the evaluate step of a pipeline spec, with its requirement
+    data["scorer_validation"][0]["scorer"] = "length"
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(yaml.safe_dump({"run": "pipeline", "steps": {"evaluate": data}}), encoding="utf-8")
+    result = _invoke("validate-scorer", pipeline, "--pairs", PAIRS, "--columns", COLUMNS)
+    assert result.exit_code == 2 and "below the required 70.0%" in result.output
+    assert "accuracy 60.0% on 40 pairs" in result.output  # every record is printed before the refusal
