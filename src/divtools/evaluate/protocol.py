@@ -25,7 +25,7 @@ import numpy as np
 from divtools.errors import UserError
 from divtools.evaluate.rows import Sample
 
-__all__ = ["PAPER_K", "Protocol", "SystemSamples", "choose_n", "group_system", "seeded_rng", "subsample_gold"]
+__all__ = ["PAPER_K", "Protocol", "SystemSamples", "check_systems", "choose_n", "group_system", "seeded_rng", "subsample_gold"]
 
 #: samples per prompt in the paper's evaluation (docs/method.md §6)
 PAPER_K = 4
@@ -107,7 +107,15 @@ def choose_n(given: int | None, file_systems: dict[str, list[Sample]], backend_k
         counts.update(len(g) for g in by_prompt(samples).values())
     if counts:
         best = max(counts.values())
-        return max(k for k, c in counts.items() if c == best), "inferred"
+        n = max(k for k, c in counts.items() if c == best)
+        if n < 2:
+            # one sample per prompt: every diversity is undefined or trivial, and the run would
+            # look complete with nothing measured
+            raise UserError(
+                "the generations hold 1 sample for most prompts, so N = 1 was inferred and no diversity "
+                "can be measured: give at least 2 samples per prompt, or set samples_per_prompt (-n) to "
+                "the N the files should have", field="samples_per_prompt")
+        return n, "inferred"
     if backend_ks:
         return max(backend_ks), "inferred"
     return PAPER_K, "default"
@@ -140,6 +148,21 @@ def group_system(name: str, role: str, source: dict, samples: list[Sample], prom
         else:
             out.incomplete[pid] = len(group)
     return out
+
+
+def check_systems(systems: list[SystemSamples], protocol: "Protocol") -> None:
+    """Refuse a system that has no sample for any evaluated prompt: it would be reported with 0
+    complete prompts and no numbers while the run exits 0 (e.g. a gold file that shares no prompt
+    with the generations). A system short of N samples is reported incomplete, as before."""
+    for system in systems:
+        if system.role == "gold" or system.groups:
+            continue
+        if not any(k > 0 for k in system.incomplete.values()):
+            where = "the gold responses" if any(s.role == "gold" for s in systems) else "the prompt list"
+            raise UserError(
+                f"system '{system.name}' shares no prompt with {where} ({len(protocol.prompt_ids)} prompt(s) "
+                "evaluated): check that the gold or prompts file and the generations use the same prompt_id "
+                "values (or the same prompt texts when rows have no prompt_id)", field="systems")
 
 
 def prompt_list(

@@ -62,6 +62,18 @@ def _text(row: dict[str, Any], key: str, number: int, name: str) -> str:
     return value
 
 
+def _prompt(row: dict[str, Any], number: int, name: str) -> str:
+    """The row's prompt, under prepare's rule (:func:`divtools.data.sources.rows.prompt_problem`):
+    a prompt prepare refuses is refused here too."""
+    from divtools.data.sources.rows import prompt_problem
+
+    prompt = _text(row, "prompt", number, name)
+    problem = prompt_problem(prompt)
+    if problem:
+        raise UserError(f"line {number}: {problem}", file=name, field="prompt")
+    return prompt
+
+
 def _optional_id(row: dict[str, Any], key: str, number: int, name: str) -> str | None:
     value = row.get(key)
     if value is None:
@@ -101,7 +113,7 @@ def read_samples(path: Path, *, system: str | None = None, only_system: str | No
         own = own or DEFAULT_SYSTEM
         if only_system is not None and own != only_system:
             continue
-        prompt = _text(row, "prompt", number, name)
+        prompt = _prompt(row, number, name)
         response = _text(row, "response", number, name)
         pid = _optional_id(row, "prompt_id", number, name) or prompt_id_of(prompt)
         if texts.setdefault(pid, prompt) != prompt:
@@ -153,7 +165,7 @@ def read_prompts(path: Path) -> dict[str, str]:
     name = str(path)
     prompts: dict[str, str] = {}
     for number, row in read_jsonl(path):
-        prompt = _text(row, "prompt", number, name)
+        prompt = _prompt(row, number, name)
         pid = _optional_id(row, "prompt_id", number, name) or _optional_id(row, "id", number, name) or prompt_id_of(prompt)
         if pid in prompts and prompts[pid] != prompt:
             raise UserError(f"line {number}: prompt id '{pid}' appears with two different prompt texts", file=name)

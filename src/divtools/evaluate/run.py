@@ -34,6 +34,7 @@ from divtools.evaluate.effective import effective_diversity, thresholds_for
 from divtools.evaluate.protocol import (
     Protocol,
     SystemSamples,
+    check_systems,
     choose_n,
     group_system,
     prompt_list,
@@ -209,6 +210,7 @@ def _resolve_protocol(spec: Any, out_dir: Path, quiet: bool) -> tuple[Protocol, 
     named = [s.name for s in spec.systems]
     systems += [by_name[name] for name in by_name if name not in named]
     systems += [by_name[name] for name in named]
+    check_systems(systems, protocol)
     return protocol, systems
 
 

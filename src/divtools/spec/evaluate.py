@@ -46,6 +46,11 @@ BackendSpec = Annotated[ComponentParams, Component("backend")]
 ReporterSpec = Annotated[ComponentParams, Component("reporter")]
 SourceSpec = Annotated[ComponentParams, Component("source")]
 
+#: the largest N (samples per prompt, generated samples per prompt) a spec may ask for: far above
+#: any protocol in use (the paper: 4, NoveltyBench: 10), small enough that a typo such as
+#: ``-n 100000000000000000000`` is refused at validation instead of running
+MAX_SAMPLES_PER_PROMPT = 10_000
+
 #: system names become file names (generations/<name>.jsonl) and table rows
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
@@ -82,7 +87,7 @@ class SystemSpec(SpecModel):
     backend: BackendSpec | None = None
     """Generate the samples with this backend (its params name the model and the sampling
     settings). Needs the prompts' texts: ``prompts.path``, ``gold`` or a generations file."""
-    num_samples: int | None = Field(None, ge=1)
+    num_samples: int | None = Field(None, ge=1, le=MAX_SAMPLES_PER_PROMPT)
     """Samples generated per prompt (default: ``samples_per_prompt``)."""
     seed: int | None = None
     """Generation seed (default: the spec's ``seed``)."""
@@ -222,7 +227,7 @@ class EvaluateSpec(SpecModel):
     """Human responses: the reference system, subsampled to the same N per prompt."""
     prompts: PromptsSpec | None = None
     """The fixed prompt list (and prompt texts for backends)."""
-    samples_per_prompt: int | None = Field(None, ge=1)
+    samples_per_prompt: int | None = Field(None, ge=1, le=MAX_SAMPLES_PER_PROMPT)
     """N: every system is compared on N samples per prompt (extra samples beyond the first N,
     by sample index, are not used; a system with fewer is reported as incomplete for that prompt,
     never averaged in). Default: the most common per-prompt count of the non-gold systems."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
@@ -17,7 +18,20 @@ from divtools import input_limits
 from divtools.api import Group, Response
 from divtools.errors import UserError
 
-__all__ = ["BadRow", "RowGrouper", "parse_score", "prompt_id_for"]
+__all__ = ["BadRow", "NUMBER", "RowGrouper", "parse_score", "prompt_id_for", "prompt_problem"]
+
+#: a number as JSON or YAML 1.2 (core schema) spell it. Python's float() also takes "1_000",
+#: "١٢" (Arabic-Indic digits), "infinity" and "nan", which no data file means as a score.
+NUMBER = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def prompt_problem(prompt: str) -> str | None:
+    """Why a prompt text cannot be used, or None: the one rule for prepare's sources and for
+    evaluate's generations, gold and prompts files (an empty prompt gives every empty-prompt
+    row the same id and nothing to generate from)."""
+    if not prompt.strip():
+        return "prompt is empty or null"
+    return None
 
 
 def prompt_id_for(prompt: str) -> str:
@@ -36,7 +50,8 @@ class BadRow(Exception):
 
 
 def parse_score(value: Any, field: str) -> float:
-    """A finite float from a JSON number or a numeric string; :class:`BadRow` otherwise."""
+    """A finite float from a JSON number or a string spelling one as JSON/YAML do
+    (:data:`NUMBER`, surrounding spaces allowed); :class:`BadRow` otherwise."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise BadRow("missing_score", field, "score is missing")
     if isinstance(value, bool):
@@ -52,6 +67,9 @@ def parse_score(value: Any, field: str) -> float:
             out = float(value.strip())
         except ValueError:
             raise BadRow("bad_score", field, f"score {value[:40]!r} is not a number") from None
+        if math.isfinite(out) and not NUMBER.fullmatch(value.strip()):
+            raise BadRow("bad_score", field, f"score {value[:40]!r} is not a number as JSON or YAML write one "
+                                             "(digits, optional sign, point and exponent: e.g. 1000, -2.5, 1e3)")
     else:
         try:  # numpy scalars from parquet / datasets
             out = float(value)
@@ -141,8 +159,9 @@ class RowGrouper:
     def _add(self, row: Mapping[str, Any]) -> None:
         c = self.columns
         prompt = _text(self._get(row, c.prompt), c.prompt, what="prompt")
-        if not prompt.strip():
-            raise BadRow("missing_prompt", c.prompt, "prompt is empty or null")
+        problem = prompt_problem(prompt)
+        if problem:
+            raise BadRow("missing_prompt", c.prompt, problem)
         pid_raw = self._get(row, c.prompt_id) if c.prompt_id else None
         prompt_id = str(pid_raw) if pid_raw is not None else prompt_id_for(prompt)
         system = _text(self._get(row, c.system), c.system, what="system") if c.system else None
