@@ -72,3 +72,54 @@ def test_a_malformed_judge_answer_leaves_no_report(gens, tmp_path, judge):
     with pytest.raises(DivtoolsError, match="malformed"):
         run_spec(_spec(gens, judge.url, "bad"), tmp_path)
     assert sorted(p.name for p in (tmp_path / "bad").iterdir()) == ["divtools-run.json"]
+
+
+def _unreadable_for(marker: str):
+    """A judge that cannot give a score for responses containing ``marker`` (even when re-asked)."""
+
+    def reply(text: str) -> str:
+        content = "1. The story is a classic example" if marker in text or "no readable score" in text else "Score: 5"
+        return json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]})
+
+    return reply
+
+
+def test_unreadable_judgements_are_counted_not_fatal(gens, tmp_path, judge):
+    rows = [json.loads(line) for line in gens.read_text().splitlines()]
+    marked = [r for r in rows if r["system"] == "echo"][:2]  # 2 of echo's 32 samples
+    for r in marked:
+        r["response"] += " UNREADABLE"
+    gens.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    judge.reply = _unreadable_for("UNREADABLE")
+    spec = _spec(gens, judge.url, "gaps")
+    spec["scorers"][0].update(reask=1, max_missing_share=0.1)
+    report = load(run_spec(spec, tmp_path))
+    out = tmp_path / "gaps"
+    missing = report["results"]["echo"]["judge"]["missing"]
+    assert missing["count"] == 2 and missing["of"] == 32 and missing["share"] == pytest.approx(2 / 32)
+    assert len(missing["examples"]) == 2 and "classic example" in missing["examples"][0]
+    assert report["results"]["diverse"]["judge"]["missing"]["count"] == 0
+    assert report["results"]["echo"]["judge"]["mean"] == pytest.approx(5.0)  # the gaps are not averaged in
+    assert "2 of 32 samples (6.2%) without a score" in (out / "report.md").read_text()
+
+
+def test_a_missing_share_past_the_threshold_exits_2(gens, tmp_path, judge, capsys):
+    from divtools.cli.main import main
+
+    rows = [json.loads(line) for line in gens.read_text().splitlines()]
+    for r in [r for r in rows if r["system"] == "echo"][:4]:
+        r["response"] += " UNREADABLE"
+    gens.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    judge.reply = _unreadable_for("UNREADABLE")
+    spec = _spec(gens, judge.url, str(tmp_path / "strict"))
+    spec["scorers"][0].update(reask=0, max_missing_share=0.1)
+    spec["generations"]["path"] = str(gens)
+    spec_file = tmp_path / "strict.json"
+    spec_file.write_text(json.dumps(spec))
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--quiet", str(spec_file)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "scorers[0].max_missing_share" in err and "4 of 32 samples of system 'echo'" in err
+    assert "12.5%" in err and "classic example" in err and "Traceback" not in err
+    assert not (tmp_path / "strict" / "report.json").exists()

@@ -61,17 +61,66 @@ def test_concurrency_keeps_order(chat_server, fast_connection):
     np.testing.assert_array_equal(serial, parallel)
 
 
-def test_malformed_reply_is_a_clear_error(chat_server, fast_connection):
-    replies = iter(["8", "The response is charming but I won't give a number."])
+def test_unreadable_reply_is_asked_again_then_missing(chat_server, fast_connection):
+    replies = iter(["8"] + ["The response is charming but I won't give a number."] * 3)
     chat_server.reply = lambda body: [next(replies)]
-    with pytest.raises(MalformedResponseError, match=r"reply to item 2 cannot be read: no score.*charming"):
-        judge(fast_connection).score(["a", "b"], ["x", "y"])
+    scorer = judge(fast_connection, reask=2)
+    scores = scorer.score(["a", "b"], ["x", "y"])
+    assert scores[0] == 8.0 and np.isnan(scores[1])  # missing, never a number
+    assert len(chat_server.requests) == 1 + 3  # item 2: the first ask and two re-asks
+    last = chat_server.requests[-1]["body"]["messages"]
+    assert [m["role"] for m in last[-4:]] == ["assistant", "user", "assistant", "user"]
+    assert last[-1]["content"].startswith("Your reply had no readable score") and "from 1 to 10" in last[-1]["content"]
+    assert len(scorer.unscored) == 1 and re.match(r"item 2: no score.*charming", scorer.unscored[0])
 
 
-def test_out_of_range_score_is_an_error(chat_server, fast_connection):
+def test_reask_recovers_a_score(chat_server, fast_connection):
+    replies = iter(["Well, a classic example of the genre.", "Score: 6"])
+    chat_server.reply = lambda body: [next(replies)]
+    scorer = judge(fast_connection)
+    assert scorer.score(["a"], ["x"]).tolist() == [6.0] and scorer.unscored == []
+
+
+def test_out_of_range_score_is_missing(chat_server, fast_connection):
     chat_server.reply = lambda body: ["Score: 42"]
-    with pytest.raises(MalformedResponseError, match=r"score 42 is outside \[1, 10\]"):
-        judge(fast_connection).score(["a"], ["x"])
+    scorer = judge(fast_connection, reask=0)
+    assert np.isnan(scorer.score(["a"], ["x"])[0])
+    assert "score 42 is outside [1, 10]" in scorer.unscored[0]
+
+
+def test_constrained_output_asks_for_a_json_score(chat_server, fast_connection):
+    chat_server.reply = lambda body: ['{"score": 7}']
+    scorer = judge(fast_connection, min_score=1, max_score=5 * 2)
+    assert scorer.score(["a"], ["x"]).tolist() == [7.0]
+    fmt = chat_server.requests[0]["body"]["response_format"]
+    assert fmt["type"] == "json_schema"
+    score = fmt["json_schema"]["schema"]["properties"]["score"]
+    assert score == {"type": "number", "minimum": 1.0, "maximum": 10.0}
+    assert fmt["json_schema"]["schema"]["required"] == ["score"]
+    chat_server.requests.clear()
+    judge(fast_connection, constrained="off", cache=False).score(["a"], ["x"])
+    assert "response_format" not in chat_server.requests[0]["body"]
+
+
+def test_a_server_refusing_constrained_output_is_judged_without_it(chat_server, fast_connection):
+    chat_server.reply = lambda body: ["Score: 4"]
+    chat_server.script = [("status", 400)]
+    scorer = judge(fast_connection, cache=False)
+    assert scorer.score(["a", "b"], ["x", "y"]).tolist() == [4.0, 4.0]
+    sent = ["response_format" in r["body"] for r in chat_server.requests]
+    assert sent == [True, False, False]  # refused once, then never sent again
+    assert scorer.notes == ["the server refused response_format (HTTP 400); judged without constrained output"]
+
+
+@pytest.mark.parametrize("reply, value", [('{"score": 7}', 7.0), ('{"score": 2.5}', 2.5), ("{\"score\": 10}", 10.0)])
+def test_parse_score_reads_json(reply, value):
+    assert parse_score(reply, min_score=1, max_score=10) == value
+
+
+@pytest.mark.parametrize("reply", ['{"score": "seven"}', '{"score": true}', '{"score": 11}', '{"grade": 7}'])
+def test_parse_score_rejects_bad_json(reply):
+    with pytest.raises(ValueError):
+        parse_score(reply, min_score=1, max_score=10)
 
 
 def test_malformed_http_body_and_retries(chat_server, fast_connection):
@@ -105,22 +154,18 @@ def test_registered(chat_server, fast_connection):
 
 
 def test_judgements_are_cached_and_a_failed_run_resumes(chat_server, fast_connection, private_cache):
-    replies = {"bad_at": 19, "n": 0}
-
     def reply(body):
-        replies["n"] += 1
-        if replies["n"] - 1 == replies["bad_at"]:
-            return ["no idea"]
         return [f"Score: {len(body['messages'][-1]['content']) % 9 + 1}.3"]
 
     chat_server.reply = reply
     prompts = [f"prompt {i}" for i in range(24)]
     responses = [f"response {'x' * i}" for i in range(24)]
+    # the 20th request gets a body that is no chat completion: a server error stops the run
+    chat_server.script = [("answer",)] * 19 + [("json", {"choices": "not a list"})]
     with pytest.raises(MalformedResponseError):
         judge(fast_connection).score(prompts, responses)
     assert len(chat_server.requests) == 20
     chat_server.requests.clear()
-    replies["bad_at"] = -1
     first = judge(fast_connection).score(prompts, responses)
     assert len(chat_server.requests) == 5  # only the items the failed run had not judged
     chat_server.requests.clear()

@@ -102,6 +102,18 @@ class LLMJudgeParams(ScorerParams, OpenAIConnection):
     cache: bool = True
     """Keep judgements in the divtools cache ($DIVTOOLS_CACHE), so a rerun does not pay for
     the same judgement twice."""
+    constrained: Literal["json_schema", "off"] = "json_schema"
+    """json_schema: ask for the reply {"score": N} through the request's ``response_format`` (a JSON
+    schema with the score's range; OpenAI, vLLM and llama.cpp's servers accept it). A server that
+    refuses the field (HTTP 400/422) is asked again without it, and the rest of the run is judged
+    unconstrained (the report says so). off: never send it."""
+    reask: int = Field(2, ge=0, le=10)
+    """Times a reply with no readable score is asked again (with a one-line reminder of the
+    expected answer) before the item counts as missing."""
+    max_missing_share: float = Field(0.05, ge=0.0, le=1.0)
+    """Largest share of a system's samples left without a score (replies still unreadable after
+    ``reask``) before the run stops with exit 2, naming the share and examples. Below it, missing
+    scores are counted in the report and left out of the means."""
 
     @field_validator("prompt_template")
     @classmethod

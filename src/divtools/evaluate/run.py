@@ -259,6 +259,25 @@ def _scores(scorer: Any, samples: list[Sample], label: str, system: str, quiet: 
     return out
 
 
+def _missing_scores(scorer: Any, scores: np.ndarray, before: int, spec: Any, label: str, system: str) -> dict[str, Any]:
+    """How many of a system's samples the scorer left without a score (NaN), with a few of the
+    scorer's own explanations; past the scorer's ``max_missing_share`` a user error (exit 2)."""
+    count = int(np.count_nonzero(~np.isfinite(scores)))
+    examples = list(getattr(scorer, "unscored", ())[before:before + 3])
+    record = {"count": count, "of": len(scores), "share": count / len(scores) if len(scores) else 0.0,
+              "examples": examples, "notes": list(getattr(scorer, "notes", ()))}
+    index, params = next((i, s) for i, s in enumerate(spec.scorers) if s.display == label)
+    if count and record["share"] > params.max_missing_share:
+        shown = "; ".join(examples) or "(the scorer gave no reason)"
+        raise UserError(
+            f"scorer '{label}' left {count} of {len(scores)} samples of system '{system}' without a score "
+            f"({record['share']:.1%}, more than max_missing_share {params.max_missing_share:g}); e.g. {shown}. "
+            "Use a stronger judge, raise reask, or raise max_missing_share to accept the gaps",
+            field=f"scorers[{index}].max_missing_share",
+        )
+    return record
+
+
 def _mean_or_nan(values: np.ndarray) -> float:
     finite = values[np.isfinite(values)]
     return float(finite.mean()) if len(finite) else math.nan
@@ -355,11 +374,13 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
         flat = [s for pid in pids for s in system.groups[pid]]
         sample_scores[system.name] = {}
         for label in scorer_labels:
+            before = len(getattr(scorers[label], "unscored", ()))
             scores = _scores(scorers[label], flat, label, system.name, quiet)
             per_sample = {pid: scores[i * protocol.n:(i + 1) * protocol.n] for i, pid in enumerate(pids)}
             sample_scores[system.name][label] = per_sample
             per_prompt = {pid: _mean_or_nan(v) for pid, v in per_sample.items()}
             res[label] = aggregate(per_prompt, seed=spec.seed, samples=spec.bootstrap_samples, system=system.name, label=label)
+            res[label]["missing"] = _missing_scores(scorers[label], scores, before, spec, label, system.name)
         results[system.name] = res
 
     effective = None

@@ -36,7 +36,12 @@ class _Redacted(DivtoolsError):
 
 
 class ServerError(_Redacted):
-    """The server kept failing (after all retries) or refused the request."""
+    """The server kept failing (after all retries) or refused the request (``status``: its HTTP
+    status when it answered with one, e.g. 400 for a request field it does not accept)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class MalformedResponseError(_Redacted):
@@ -144,7 +149,8 @@ class ChatClient:
                     ) from None
                 if exc.code not in _RETRY_STATUS:
                     raise ServerError(
-                        f"{self.url} answered HTTP {exc.code} ({exc.reason}) for model '{self.model}': {detail}"
+                        f"{self.url} answered HTTP {exc.code} ({exc.reason}) for model '{self.model}': {detail}",
+                        status=exc.code,
                     ) from None
                 last = f"HTTP {exc.code} ({exc.reason}) {detail}".strip()
                 retry_after = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)

@@ -157,6 +157,20 @@ def _degenerate(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _missing_scores(report: Mapping[str, Any]) -> list[str]:
+    """Scorers that left samples without a score (e.g. an LLM judge's unreadable replies): counted
+    per system, left out of the means (``max_missing_share`` bounds them)."""
+    lines = []
+    for name in system_order(report):
+        for label, cell in report["results"].get(name, {}).items():
+            missing = cell.get("missing") if isinstance(cell, Mapping) else None
+            if missing and missing.get("count"):
+                lines.append(f"- **{escape(name)}**, {escape(label)}: {missing['count']} of {missing['of']} samples "
+                             f"({missing['share']:.1%}) without a score, left out of its mean")
+                lines += [f"  - {escape(note)}" for note in missing.get("notes", [])]
+    return ["", "## Missing scores", "", *lines] if lines else []
+
+
 def render_markdown(report: Mapping[str, Any], digits: int = 3) -> str:
     """report.md: the protocol line, the headline table and pointers to the rest."""
     lines = ["# Evaluation report", ""]
@@ -168,6 +182,7 @@ def render_markdown(report: Mapping[str, Any], digits: int = 3) -> str:
     lines += ["", f"Every metric and scorer and the effective-diversity sweep: [{APPENDIX}]({APPENDIX})."]
     lines += _incomplete(report)
     lines += _degenerate(report)
+    lines += _missing_scores(report)
     lines += _versions(report)
     return "\n".join(lines).rstrip() + "\n"
 

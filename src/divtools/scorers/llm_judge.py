@@ -5,23 +5,34 @@ of everything that changes them (server, model, rubric, templates, sampling; nev
 16 at a time, so a run stopped by an error or a kill asks again only for what it lacks.
 
 Each item is one chat-completions request (through :class:`~divtools.generation.openai_client.
-ChatClient`: timeouts, retries with backoff, key from the environment). The reply must be a bare
-number (``7``, ``7.5``, ``7/10``) or contain ``Score: N``; the last such score counts and must lie
-in ``[min_score, max_score]``. Any other reply stops scoring with an error that quotes it, so a
-report is never built from half-parsed judgements.
+ChatClient`: timeouts, retries with backoff, key from the environment).
+
+- **Constrained output** (``constrained: json_schema``, the default): the request carries
+  ``response_format`` with a JSON schema ``{"score": number in [min_score, max_score]}``, which
+  OpenAI, vLLM and llama.cpp's servers accept. A server that refuses the field (HTTP 400/422) is
+  asked again without it, and the rest of the run goes unconstrained; ``notes`` says so.
+- **Reading a reply:** a JSON object with a numeric ``score``, a bare number (``7``, ``7.5``,
+  ``7/10``), or text containing ``Score: N`` (the last one counts); it must lie in
+  ``[min_score, max_score]``.
+- **Unreadable replies** are asked again up to ``reask`` times, with the reply and a one-line
+  reminder added to the conversation. A reply still unreadable leaves the item **missing** (NaN,
+  never cached, so a rerun asks again) and is quoted in ``unscored``; the evaluate run counts
+  missing scores per system, leaves them out of every mean, and stops with exit 2 only when a
+  system's missing share passes ``max_missing_share``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from divtools.api import Scorer
-from divtools.generation.openai_client import ChatClient, MalformedResponseError
+from divtools.generation.openai_client import ChatClient, ServerError
 from divtools.generation.openai_compatible import fill_template
 from divtools.generation.seeds import derive_seed
 
@@ -32,10 +43,28 @@ _BARE = re.compile(rf"^\s*\**\s*({_NUMBER})\s*(?:/\s*{_NUMBER})?\s*\**\s*\.?\s*$
 _LABELLED = re.compile(rf"(?i)\bscore\b\s*(?:is|of|:|=)?\s*\**\s*({_NUMBER})")
 
 
+_REMINDER = "Your reply had no readable score. Reply with the score only: one number from {min_score} to {max_score}."
+
+
+def _json_score(reply: str) -> float | None:
+    """The ``score`` of a JSON-object reply (constrained output), else None."""
+    text = reply.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        value = json.loads(text).get("score")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def parse_score(reply: str, *, min_score: float, max_score: float) -> float:
     """The judge's score in ``reply``; ``ValueError`` with the reason when there is none."""
     match = _BARE.match(reply)
-    if match is None:
+    value = _json_score(reply)
+    if value is not None:
+        pass
+    elif match is None:
         found = _LABELLED.findall(reply)
         if not found:
             raise ValueError("no score in the reply (expected a bare number or 'Score: N')")
@@ -53,12 +82,27 @@ class LLMJudgeScorer(Scorer):
     def __init__(self, params: Any, *, client: ChatClient | None = None) -> None:
         self.params = params
         self.client = client or ChatClient(params)
+        #: one line per item left without a score (its reply quoted), in the order they happened
+        self.unscored: list[str] = []
+        #: what changed during the run, e.g. the server refused constrained output
+        self.notes: list[str] = []
+        self._constrained = params.constrained == "json_schema"
+        self._lock = threading.Lock()
+
+    def response_format(self) -> dict[str, Any] | None:
+        """The ``response_format`` of a constrained request (None: unconstrained)."""
+        if not self._constrained:
+            return None
+        p = self.params
+        schema = {"type": "object", "additionalProperties": False, "required": ["score"],
+                  "properties": {"score": {"type": "number", "minimum": p.min_score, "maximum": p.max_score}}}
+        return {"type": "json_schema", "json_schema": {"name": "score", "strict": True, "schema": schema}}
 
     def identity(self) -> dict[str, Any]:
         p = self.params
         return {**self.client.identity(), "rubric": p.rubric, "prompt_template": p.prompt_template,
                 "system_prompt": p.system_prompt, "min_score": p.min_score, "max_score": p.max_score,
-                "temperature": p.temperature}
+                "temperature": p.temperature, "constrained": p.constrained, "reask": p.reask}
 
     def message(self, prompt: str, response: str) -> str:
         """The judge's user message for one item."""
@@ -72,7 +116,24 @@ class LLMJudgeScorer(Scorer):
             max_score=f"{p.max_score:g}",
         )
 
+    def _ask(self, messages: list[dict[str, str]], fields: dict[str, Any]) -> str:
+        fmt = self.response_format()
+        if fmt is None:
+            return self.client.chat(messages, **fields)[0]
+        try:
+            return self.client.chat(messages, **fields, response_format=fmt)[0]
+        except ServerError as exc:
+            if exc.status not in (400, 422):
+                raise
+            with self._lock:
+                if self._constrained:
+                    self._constrained = False
+                    self.notes.append(f"the server refused response_format (HTTP {exc.status}); "
+                                      "judged without constrained output")
+            return self.client.chat(messages, **fields)[0]
+
     def _judge(self, i: int, prompt: str, response: str) -> float:
+        """The item's score, or NaN (recorded in ``unscored``) when no reply can be read."""
         p = self.params
         messages = ([{"role": "system", "content": p.system_prompt}] if p.system_prompt else []) + [
             {"role": "user", "content": self.message(prompt, response)}
@@ -80,16 +141,19 @@ class LLMJudgeScorer(Scorer):
         # the seed follows the item's content, not its position: same item, same request
         fields = {"temperature": p.temperature, "max_tokens": p.max_new_tokens,
                   "seed": derive_seed(p.seed, prompt, response) if p.seed is not None else None}
-        reply = self.client.chat(messages, **fields)[0]
-        try:
-            return parse_score(reply, min_score=p.min_score, max_score=p.max_score)
-        except ValueError as exc:
-            shown = " ".join(reply.split())
-            shown = shown if len(shown) <= 200 else shown[:200] + "..."
-            raise MalformedResponseError(
-                f"llm_judge: the judge's reply to item {i + 1} cannot be read: {exc}: {shown!r}. "
-                "Make the prompt_template ask for 'Score: N', or use a stronger judge model"
-            ) from None
+        reminder = _REMINDER.format(min_score=f"{p.min_score:g}", max_score=f"{p.max_score:g}")
+        for attempt in range(p.reask + 1):
+            reply = self._ask(messages, fields)
+            try:
+                return parse_score(reply, min_score=p.min_score, max_score=p.max_score)
+            except ValueError as exc:
+                why = exc
+            messages = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": reminder}]
+        shown = " ".join(reply.split())
+        shown = shown if len(shown) <= 120 else shown[:120] + "..."
+        with self._lock:
+            self.unscored.append(f"item {i + 1}: {why}: {shown!r}")
+        return float("nan")
 
     def cache_identity(self) -> dict[str, Any]:
         """Everything that changes a judgement: the cache key (no API key)."""
@@ -121,6 +185,8 @@ class LLMJudgeScorer(Scorer):
 
         def record(i: int, value: float) -> None:
             out[i] = value
+            if np.isnan(value):  # missing: never cached, so a rerun asks again
+                return
             fresh.append(i)
             if cache is not None and len(fresh) >= _FLUSH_EVERY:
                 flush()

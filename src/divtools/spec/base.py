@@ -16,7 +16,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, NoReturn
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError, core_schema
 
 from divtools.registry import suggest
@@ -243,6 +243,10 @@ class ScorerParams(ComponentParams):
 
     label: str | None = None
     """Name of this scorer in reports (default: its kind)."""
+    max_missing_share: float = Field(1.0, ge=0.0, le=1.0)
+    """Largest share of a system's samples this scorer may leave without a score (NaN: e.g. an
+    LLM judge's reply that cannot be read) before the run stops with exit 2. Missing scores are
+    counted per system in the report and never averaged in."""
 
     @property
     def display(self) -> str:
