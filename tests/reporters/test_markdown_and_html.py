@@ -104,3 +104,16 @@ def test_sample_browser_in_chromium(browser, tmp_path):
             assert word.lower() in card.text.lower()
     assert browser.find_elements(By.CSS_SELECTOR, ".sample")
     browser.save_screenshot(str(tmp_path / "report-filtered.png"))
+
+
+def test_default_headline_is_compact():
+    from divtools.reporters import headline_labels
+
+    labels = {f"m{i}": {"type": "metric"} for i in range(8)} | {"reward": {"type": "scorer"}, "length": {"type": "scorer"}}
+    report = {"labels": labels, "order": {"labels": list(labels)}, "spec": {}}
+    assert headline_labels(report) == ["m0", "m1", "m2", "reward", "length"]  # the quickstart's shape: 10 labels
+    many = {f"s{i}": {"type": "scorer"} for i in range(5)}
+    report = {"labels": {**labels, **many}, "order": {"labels": [*labels, *many]}, "spec": None}
+    assert len(headline_labels(report)) == 6
+    report["spec"] = {"headline": ["m7", "s4"]}
+    assert headline_labels(report) == ["m7", "s4"]

@@ -51,12 +51,20 @@ def quality_labels(report: Mapping[str, Any]) -> list[str]:
             if report["labels"][k].get("type") == "scorer" and not is_length(report["labels"][k])]
 
 
+#: the default headline: this many metrics (the spec's first) ...
+HEADLINE_METRICS = 3
+#: ... then the scorers, up to this many columns in all (the full table is in the appendix)
+HEADLINE_COLUMNS = 6
+
+
 def headline_labels(report: Mapping[str, Any]) -> list[str]:
-    """The spec's ``headline`` labels (those the report has), else every metric and scorer."""
+    """The spec's ``headline`` labels (those the report has); by default the first
+    HEADLINE_METRICS metrics, then the scorers, HEADLINE_COLUMNS labels at most."""
     asked = (report.get("spec") or {}).get("headline")
     if asked:
         return [label for label in asked if label in report["labels"]]
-    return label_order(report)
+    scorers = [k for k in label_order(report) if report["labels"][k].get("type") == "scorer"]
+    return (metric_labels(report)[:HEADLINE_METRICS] + scorers)[:HEADLINE_COLUMNS]
 
 
 def default_axes(report: Mapping[str, Any], quality: str | None = None,
