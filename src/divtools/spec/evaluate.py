@@ -251,8 +251,8 @@ class EvaluateSpec(SpecModel):
     self-contained file). ``false`` leaves it out of the reporters, the default ones included."""
     headline: list[str] | None = None
     """Metric and scorer labels of report.md's headline table, in order; the default figure plots
-    the first scorer listed here (never a length) against the first metric. Default: every
-    metric and scorer, with the full tables in the appendix either way."""
+    the first scorer listed here (never a length) against the first metric. Default: the first
+    3 metrics and then the scorers, 6 columns at most; every label is in the appendix's table."""
     bootstrap_samples: int = Field(1000, ge=100, le=100_000)
     """Bootstrap resamples of prompts for the 95% confidence intervals (at most 100,000: more
     do not move a 95% interval's digits, and the resampled means must fit in memory)."""
