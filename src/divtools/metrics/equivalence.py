@@ -62,10 +62,32 @@ class Unigram(Equivalence):
 
     def __init__(self, params: Any) -> None:
         self.threshold = params.threshold
+        self._counts: dict[str, tuple[Counter, int]] = {}
+
+    def partition(self, prompt: str, texts: Sequence[str]) -> list[int]:
+        # each text tokenised and counted once per group, not once per comparison
+        self._counts = {t: self._count(t) for t in texts}
+        try:
+            return super().partition(prompt, texts)
+        finally:
+            self._counts = {}
+
+    @staticmethod
+    def _count(text: str) -> tuple[Counter, int]:
+        tokens = rouge_tokens(text)
+        return Counter(tokens), len(tokens)
 
     def matches(self, prompt: str, anchor: str, candidates: Sequence[str]) -> np.ndarray:
-        a = rouge_tokens(anchor)
-        return np.array([rouge1_f(a, rouge_tokens(c)) > self.threshold for c in candidates], dtype=bool)
+        get = lambda t: self._counts.get(t) or self._count(t)  # noqa: E731
+        ca, la = get(anchor)
+        out = np.zeros(len(candidates), dtype=bool)
+        for j, c in enumerate(candidates):
+            cb, lb = get(c)
+            overlap = sum(min(n, cb[w]) for w, n in ca.items() if w in cb)
+            # rouge1_f's arithmetic: P = overlap/max(|b|,1), R = overlap/max(|a|,1), F = 2PR/(P+R)
+            p, r = overlap / max(lb, 1), overlap / max(la, 1)
+            out[j] = (2 * p * r / (p + r) if p + r > 0 else 0.0) > self.threshold
+        return out
 
 
 class EmbeddingCosine(Equivalence):
