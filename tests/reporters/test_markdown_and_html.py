@@ -104,6 +104,16 @@ def test_sample_browser_in_chromium(browser, tmp_path):
             assert word.lower() in card.text.lower()
     assert browser.find_elements(By.CSS_SELECTOR, ".sample")
     browser.save_screenshot(str(tmp_path / "report-filtered.png"))
+    # a floor on the sort value (here quality >= 3), and hiding a system
+    browser.find_element(By.ID, "filter").clear()
+    browser.find_element(By.ID, "filter").send_keys(" ")  # clear() fires no input event
+    browser.find_element(By.ID, "min-value").send_keys("3")
+    dpo = browser.find_element(By.CSS_SELECTOR, ".system-column[data-system='dpo']")
+    assert [int(c.get_attribute("data-k")) for c in dpo.find_elements(By.CSS_SELECTOR, ".sample")] == [
+        s["k"] for s in mine if s["scores"]["quality"] >= 3]
+    browser.find_element(By.CSS_SELECTOR, "#system-toggles input[data-system='sft']").click()
+    assert [c.get_attribute("data-system") for c in browser.find_elements(By.CSS_SELECTOR, ".system-column")] == [
+        n for n in report["order"]["systems"] if n != "sft"]
 
 
 def test_default_headline_is_compact():
