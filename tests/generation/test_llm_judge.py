@@ -104,12 +104,21 @@ def test_constrained_output_asks_for_a_json_score(chat_server, fast_connection):
 
 def test_a_server_refusing_constrained_output_is_judged_without_it(chat_server, fast_connection):
     chat_server.reply = lambda body: ["Score: 4"]
-    chat_server.script = [("status", 400)]
+    chat_server.script = [("status", 400), ("status", 422)]
     scorer = judge(fast_connection, cache=False)
     assert scorer.score(["a", "b"], ["x", "y"]).tolist() == [4.0, 4.0]
-    sent = ["response_format" in r["body"] for r in chat_server.requests]
-    assert sent == [True, False, False]  # refused once, then never sent again
-    assert scorer.notes == ["the server refused response_format (HTTP 400); judged without constrained output"]
+    sent = [r["body"].get("response_format", {}).get("type") for r in chat_server.requests]
+    assert sent == ["json_schema", "json_object", None, None]  # each refused form dropped for good
+    assert scorer.notes == ["the server refused response_format json_schema (HTTP 400); trying json_object",
+                            "the server refused response_format json_object (HTTP 422); judged without constrained output"]
+
+
+def test_json_object_form_carries_the_schema(chat_server, fast_connection):
+    chat_server.reply = lambda body: ['{"score": 3}']
+    scorer = judge(fast_connection, constrained="json_object")
+    assert scorer.score(["a"], ["x"]).tolist() == [3.0]
+    fmt = chat_server.requests[0]["body"]["response_format"]
+    assert fmt["type"] == "json_object" and fmt["schema"]["properties"]["score"]["maximum"] == 10.0
 
 
 @pytest.mark.parametrize("reply, value", [('{"score": 7}', 7.0), ('{"score": 2.5}', 2.5), ("{\"score\": 10}", 10.0)])

@@ -102,11 +102,12 @@ class LLMJudgeParams(ScorerParams, OpenAIConnection):
     cache: bool = True
     """Keep judgements in the divtools cache ($DIVTOOLS_CACHE), so a rerun does not pay for
     the same judgement twice."""
-    constrained: Literal["json_schema", "off"] = "json_schema"
-    """json_schema: ask for the reply {"score": N} through the request's ``response_format`` (a JSON
-    schema with the score's range; OpenAI, vLLM and llama.cpp's servers accept it). A server that
-    refuses the field (HTTP 400/422) is asked again without it, and the rest of the run is judged
-    unconstrained (the report says so). off: never send it."""
+    constrained: Literal["auto", "json_schema", "json_object", "off"] = "auto"
+    """Ask for the reply {"score": N} through the request's ``response_format`` with a JSON schema
+    of the score's range. json_schema: OpenAI's form (OpenAI, vLLM, llama.cpp's llama-server);
+    json_object: ``{type: json_object, schema: ...}`` (llama-cpp-python's server, llama-server).
+    auto: json_schema, then json_object, then none: a form the server refuses (HTTP 400/422) is
+    dropped for the rest of the run and the report says so. off: never send it."""
     reask: int = Field(2, ge=0, le=10)
     """Times a reply with no readable score is asked again (with a one-line reminder of the
     expected answer) before the item counts as missing."""

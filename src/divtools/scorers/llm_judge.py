@@ -7,10 +7,11 @@ of everything that changes them (server, model, rubric, templates, sampling; nev
 Each item is one chat-completions request (through :class:`~divtools.generation.openai_client.
 ChatClient`: timeouts, retries with backoff, key from the environment).
 
-- **Constrained output** (``constrained: json_schema``, the default): the request carries
-  ``response_format`` with a JSON schema ``{"score": number in [min_score, max_score]}``, which
-  OpenAI, vLLM and llama.cpp's servers accept. A server that refuses the field (HTTP 400/422) is
-  asked again without it, and the rest of the run goes unconstrained; ``notes`` says so.
+- **Constrained output** (``constrained: auto``, the default): the request carries
+  ``response_format`` with a JSON schema ``{"score": number in [min_score, max_score]}``, first in
+  OpenAI's form (``json_schema``: OpenAI, vLLM, llama-server), then, if the server refuses it
+  (HTTP 400/422), as ``{type: json_object, schema}`` (llama-cpp-python's server), then none; a
+  refused form is dropped for the rest of the run and ``notes`` says so.
 - **Reading a reply:** a JSON object with a numeric ``score``, a bare number (``7``, ``7.5``,
   ``7/10``), or text containing ``Score: N`` (the last one counts); it must lie in
   ``[min_score, max_score]``.
@@ -86,16 +87,19 @@ class LLMJudgeScorer(Scorer):
         self.unscored: list[str] = []
         #: what changed during the run, e.g. the server refused constrained output
         self.notes: list[str] = []
-        self._constrained = params.constrained == "json_schema"
+        #: the response_format forms still to try, best first (a refused one is dropped)
+        self._forms = {"auto": ["json_schema", "json_object"], "off": []}.get(params.constrained, [params.constrained])
         self._lock = threading.Lock()
 
     def response_format(self) -> dict[str, Any] | None:
         """The ``response_format`` of a constrained request (None: unconstrained)."""
-        if not self._constrained:
+        if not self._forms:
             return None
         p = self.params
         schema = {"type": "object", "additionalProperties": False, "required": ["score"],
                   "properties": {"score": {"type": "number", "minimum": p.min_score, "maximum": p.max_score}}}
+        if self._forms[0] == "json_object":
+            return {"type": "json_object", "schema": schema}
         return {"type": "json_schema", "json_schema": {"name": "score", "strict": True, "schema": schema}}
 
     def identity(self) -> dict[str, Any]:
@@ -117,20 +121,20 @@ class LLMJudgeScorer(Scorer):
         )
 
     def _ask(self, messages: list[dict[str, str]], fields: dict[str, Any]) -> str:
-        fmt = self.response_format()
-        if fmt is None:
-            return self.client.chat(messages, **fields)[0]
-        try:
-            return self.client.chat(messages, **fields, response_format=fmt)[0]
-        except ServerError as exc:
-            if exc.status not in (400, 422):
-                raise
-            with self._lock:
-                if self._constrained:
-                    self._constrained = False
-                    self.notes.append(f"the server refused response_format (HTTP {exc.status}); "
-                                      "judged without constrained output")
-            return self.client.chat(messages, **fields)[0]
+        while True:
+            fmt = self.response_format()
+            if fmt is None:
+                return self.client.chat(messages, **fields)[0]
+            try:
+                return self.client.chat(messages, **fields, response_format=fmt)[0]
+            except ServerError as exc:
+                if exc.status not in (400, 422):
+                    raise
+                with self._lock:  # another thread may have dropped this form already
+                    if self._forms and self._forms[0] == fmt["type"]:
+                        self._forms.pop(0)
+                        then = f"trying {self._forms[0]}" if self._forms else "judged without constrained output"
+                        self.notes.append(f"the server refused response_format {fmt['type']} (HTTP {exc.status}); {then}")
 
     def _judge(self, i: int, prompt: str, response: str) -> float:
         """The item's score, or NaN (recorded in ``unscored``) when no reply can be read."""
