@@ -26,9 +26,13 @@ CHROMEDRIVER = os.environ.get("DIVTOOLS_CHROMEDRIVER", "/usr/bin/chromedriver")
 @pytest.fixture
 def browser(tmp_path_factory):
     """A headless Chromium driven by Selenium (Debian's ``chromium`` and ``chromium-driver``);
-    the test is skipped, saying why, when they are not installed. Local files and 127.0.0.1 only."""
+    the test is skipped, saying why, when they are not installed (it fails instead when
+    ``DIVTOOLS_REQUIRE_BROWSER`` is set, as CI does). Local files and 127.0.0.1 only."""
     if not (shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)) or not os.path.exists(CHROMEDRIVER):
-        pytest.skip(f"no Chromium here ({CHROMIUM}, {CHROMEDRIVER}): apt-get install chromium chromium-driver")
+        why = f"no Chromium here ({CHROMIUM}, {CHROMEDRIVER}): apt-get install chromium chromium-driver"
+        if os.environ.get("DIVTOOLS_REQUIRE_BROWSER"):  # CI: a missing browser is a failure, not a skip
+            pytest.fail(why)
+        pytest.skip(why)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
