@@ -108,6 +108,8 @@ def test_analyze_maps_sides_to_systems_and_counts(run_dir, tmp_path):
     div = out["questions"]["diverse"]["rates"]
     assert (div["n"], div["wins"], div["losses"], div["ties"]) == (12, 6 + y_left_is_ddpo, 6 - y_left_is_ddpo, 0)
     assert div["sign_test_p"] == pytest.approx(binomtest(div["wins"], 12, 0.5).pvalue)
+    per = out["questions"]["diverse"]["by_annotator"]
+    assert (per["x"]["wins"], per["x"]["n"]) == (6, 6) and per["y"]["wins"] == y_left_is_ddpo
     best = out["questions"]["best_story"]["rates"]
     assert (best["wins"], best["losses"], best["ties"]) == (0, 6, 6)
     # x is consistent on both repeats (answers by system); y, always "left", flips system on each

@@ -90,9 +90,12 @@ def analyze(judgements: Iterable[Mapping[str, Any]], key: Mapping[str, Any]) -> 
             if original is not None and (annotator, original) in answered:
                 repeat_pairs.append((_system_answer(answered[(annotator, original)], items[original], systems),
                                      _system_answer(pos, items[item_id], systems)))
+        annotators = sorted({a for a, _ in by_system})
         out["questions"][q] = {
             "question": text,
             "rates": st.rates(list(by_system.values())),
+            # one annotator far from the others is worth a look before pooling
+            "by_annotator": {a: st.rates([v for (who, _), v in by_system.items() if who == a]) for a in annotators},
             "agreement": st.agreement(by_item),
             "consistency": st.consistency(repeat_pairs),
             "position_bias": st.position_bias(list(answered.values())),
