@@ -20,7 +20,7 @@ __all__ = ["SET_EXAMPLES", "SET_HELP", "apply_overrides"]
 #: the --set help's examples; tests/specs/test_set_names.py runs each on the spec it names
 SET_EXAMPLES = (
     ("stages.sft.args.learning_rate=1e-4", "examples/paper/train.yaml"),
-    ("train.stages.sft.args.num_train_epochs=1", "examples/quickstart.yaml"),
+    ("train.stages.sft.args.max_steps=2", "examples/quickstart.yaml"),
 )
 SET_HELP = (
     "Override a spec value by dotted path; list items by index or by name (stages, systems), "
