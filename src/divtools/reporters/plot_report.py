@@ -91,19 +91,21 @@ def diversity_label(label: str, meta: Mapping[str, Any], arrow: str = "→", sho
 
 
 #: label positions tried around a point, in offset points (right-up first)
-_OFFSETS = [(4, 3), (4, -10), (-4, 3), (-4, -10), (4, 9), (-4, -16)]
+_OFFSETS = [(4, 3), (4, -10), (-4, 3), (-4, -10), (4, 11), (-4, 11), (4, -18), (-4, -18), (10, -4), (-10, -4)]
 
 
 def _place_labels(fig: Any, ax: Any, items: list[tuple[float, float, str, str]], params: Any) -> None:
-    """Label each point where its text overlaps no label placed before and stays inside the
-    axes (the first such of a few positions around it; else the first position)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    """Label each point where its text overlaps no point and no label placed before and stays
+    inside the axes (the first such of a few positions around it; else the first position). Runs on the
+    final layout (:func:`_finish`), so what is measured is what is drawn."""
+    from matplotlib.transforms import Bbox
 
-    FigureCanvasAgg(fig)
-    fig.get_layout_engine().execute(fig)
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
-    placed: list[Any] = []
+    # the points themselves are obstacles too (a marker is about 6 pt across)
+    half = 3 * fig.dpi / 72
+    placed: list[Any] = [Bbox.from_extents(px - half, py - half, px + half, py + half)
+                         for px, py in (ax.transData.transform((x, y)) for x, y, _, _ in items)]
     for x, y, text, color in items:
         best = None
         for dx, dy in _OFFSETS:
@@ -149,7 +151,8 @@ def _check_axes(report: Mapping[str, Any], params: Any) -> tuple[str | None, str
 
 
 def _points(ax: Any, report: Mapping[str, Any], quality: str, metric: str, styles: Mapping[str, dict],
-            annotate: bool, params: Any) -> None:
+            annotate: bool, params: Any) -> list[tuple[float, float, str, str]]:
+    """One point per system with CI bars; returns the labels to place (when ``annotate``)."""
     items = []
     for name in system_order(report):
         res = report["results"].get(name, {})
@@ -168,7 +171,7 @@ def _points(ax: Any, report: Mapping[str, Any], quality: str, metric: str, style
     ax.tick_params(labelsize=params.font_size)
     if annotate:
         ax.margins(x=0.18, y=0.1)  # room for the labels inside the frame
-        _place_labels(ax.figure, ax, items, params)
+    return items if annotate else []
 
 
 def quality_vs_diversity_figure(report: Mapping[str, Any], params: Any):
@@ -178,8 +181,8 @@ def quality_vs_diversity_figure(report: Mapping[str, Any], params: Any):
     fig = _figure(params.width, params.height, params)
     ax = fig.subplots()
     if quality is not None:
-        _points(ax, report, quality, metric, styles, annotate=True, params=params)
-        return fig
+        items = _points(ax, report, quality, metric, styles, annotate=True, params=params)
+        return _finish(fig, [(ax, items)], params)
     # no quality scorer: the metric per system, one row each (the gold system on top)
     names = [n for n in system_order(report) if _has(report["results"].get(n, {}).get(metric))]
     for i, name in enumerate(names):
@@ -193,6 +196,20 @@ def quality_vs_diversity_figure(report: Mapping[str, Any], params: Any):
     ax.set_xlabel(diversity_label(metric, report["labels"][metric]))
     ax.grid(True, axis="x", alpha=0.3, linewidth=0.5)
     ax.tick_params(labelsize=params.font_size)
+    return _finish(fig, [], params)
+
+
+def _finish(fig: Any, labels: Sequence[tuple[Any, list]], params: Any):
+    """Lay the figure out once and keep that layout (each savefig would otherwise redo it, and
+    move the points under labels placed before), then place the point labels on it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    fig.get_layout_engine().execute(fig)
+    fig.set_layout_engine("none")
+    for ax, items in labels:
+        if items:
+            _place_labels(fig, ax, items, params)
     return fig
 
 
@@ -228,7 +245,7 @@ def pairs_grid_figure(report: Mapping[str, Any], params: Any):
     for ax, (quality, metric) in zip(axes, pairs):
         _points(ax, report, quality, metric, styles, annotate=False, params=params)
     _legend(fig, axes, params)
-    return fig
+    return _finish(fig, [], params)
 
 
 def small_prompt_count(n: int, total: int) -> bool:
@@ -273,10 +290,8 @@ def effective_diversity_figure(report: Mapping[str, Any], params: Any):
         ax.grid(True, alpha=0.3, linewidth=0.5)
         ax.tick_params(labelsize=params.font_size)
     _legend(fig, axes, params)
-    for ax, metric in zip(axes, effective["metrics"]):
-        if labels_by_axis.get(metric):
-            _place_labels(fig, ax, labels_by_axis[metric], params)
-    return fig
+    return _finish(fig, [(ax, labels_by_axis.get(metric, [])) for ax, metric in zip(axes, effective["metrics"])],
+                   params)
 
 
 def save_figure(fig: Any, stem: Path, formats: Sequence[str], dpi: int, rc: Mapping[str, Any] | None = None) -> list[Path]:
@@ -311,19 +326,7 @@ def figures(report: Mapping[str, Any], params: Any) -> dict[str, Any]:
         effective = effective_diversity_figure(report, params)
         if effective is not None:
             out["effective_diversity"] = effective
-        for fig in out.values():
-            _freeze_layout(fig)
     return out
-
-
-def _freeze_layout(fig: Any) -> None:
-    """Run the constrained layout once and keep its result: each savefig (PNG, SVG) would
-    otherwise lay the figure out again, at the cost of a full draw."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    fig.get_layout_engine().execute(fig)
-    fig.set_layout_engine("none")
 
 
 class PlotReporter(Reporter):
