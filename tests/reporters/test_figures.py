@@ -74,6 +74,18 @@ def test_main_figure_axes_default_and_length_is_never_quality(report):
     assert ax.get_xlabel().startswith("self_bleu") and ax.get_ylabel().startswith("quality")
 
 
+def test_point_labels_do_not_overlap(report):
+    fig = pr.quality_vs_diversity_figure(report, PlotReporterParams())
+    (ax,) = fig.axes
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert len(boxes) == 4  # human, sft, dpo, ddpo (ddpo and human sit close together)
+    frame = ax.get_window_extent(renderer)
+    for i, box in enumerate(boxes):
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        assert not any(box.overlaps(other) for other in boxes[i + 1:])
+
+
 def test_right_is_more_diverse_for_every_metric(report):
     params = PlotReporterParams(diversity="self_bleu")
     ax = pr.quality_vs_diversity_figure(report, params).axes[0]
