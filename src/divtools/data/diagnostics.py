@@ -172,11 +172,11 @@ def format_diagnostics(diag: Mapping[str, Any]) -> list[str]:
         if not d.get("pairs"):
             lines.append(f"{name}: no pairs")
             continue
-        sizes = ", ".join(f"{k}: {v}" for k, v in d["pool_sizes"].items())
+        sizes = ", ".join(f"{v} of size {k}" for k, v in d["pool_sizes"].items())
         gap = d["length_gap"]
         constant = ", ".join(f"{k} {v}" for k, v in d["pools_constant_deviation"].items()) or "no metric"
         lines += [
-            f"{name}: {d['pairs']} pairs in {d['pools']} pools (pool size: prompts = {sizes})",
+            f"{name}: {d['pairs']} pairs in {d['pools']} pools ({sizes})",
             f"  weight 0: {d['share_zero_weight']:.1%} of pairs; at the floor: {d['share_at_floor']:.1%}",
             f"  weight vs chosen length: Spearman rho {_fmt(d['weight_length_spearman'], '+.2f')}",
             f"  chosen - rejected length: mean {gap['mean_words']:+.1f} words, median {gap['median_words']:+.1f}; "
