@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from divtools.cli.main import cli
 from report_data import build_run, load
 
 
+@pytest.mark.slow
 def test_compare_merges_samples_for_the_browser_and_human_eval(tmp_path):
     a = build_run(tmp_path / "a", {"sft": 1}, reporters=[{"kind": "json"}])
     b = build_run(tmp_path / "b", {"ddpo": 4}, reporters=[{"kind": "json"}])

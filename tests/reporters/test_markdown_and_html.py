@@ -53,6 +53,7 @@ def test_headline_must_name_labels(tmp_path):
         build_run(tmp_path, {"sft": 1}, headline=["nope"])
 
 
+@pytest.mark.slow
 def test_html_report_is_self_contained_and_can_be_turned_off(tmp_path):
     out = build_run(tmp_path / "a", {"sft": 1, "ddpo": 4})
     page = (out / "report.html").read_text()
