@@ -94,6 +94,12 @@ def run_pipeline(spec: Any, *, quiet: bool = False) -> Path:
     """Run each step of a ``run: pipeline`` spec in order; returns the last step's output."""
     import sys
 
+    # a train step's TRL configs are checked before the first step runs, not after prepare
+    for step in spec.steps.values():
+        if step.run == "train":
+            from divtools.train.run import check_configs
+
+            check_configs(step)
     result = Path(".")
     total = len(spec.steps)
     for i, (name, step) in enumerate(spec.steps.items(), 1):

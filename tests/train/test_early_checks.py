@@ -136,3 +136,24 @@ def test_the_cli_prints_a_real_trainer_failure_without_a_traceback(tmp_path, tin
     assert "Traceback" not in proc.stderr
     debug = subprocess.run(cmd + ["--debug"], capture_output=True, text=True, cwd=tmp_path)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_a_pipelines_train_configs_are_checked_before_its_first_step(tmp_path, tiny_lm_dir, monkeypatch):
+    from divtools.runs import run_spec_file
+
+    _no_model_loads(monkeypatch)
+    rows = [{"prompt": f"p{i // 4}", "response": f"response number {i}", "score": i} for i in range(16)]
+    (tmp_path / "src.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    spec = {"run": "pipeline", "steps": {
+        "prepare": {"run": "prepare", "source": {"kind": "jsonl", "path": "src.jsonl"},
+                    "pair_builder": {"kind": "gap_disjoint", "gap": 1},
+                    "metrics": [{"kind": "embedding_diversity", "embedder": {"kind": "stylometric"}}],
+                    "output": {"dir": "prepared"}},
+        "train": {"run": "train", "output": {"dir": "trained"}, "model": str(tiny_lm_dir),
+                  "data": {"train": "prepared/train.jsonl"},
+                  "stages": [{"name": "sft", "kind": "sft", "args": {"lr_scheduler_type": "sawtooth"}}]}}}
+    path = tmp_path / "pipeline.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    with pytest.raises(UserError, match="stages.sft.args: SFTConfig refused these args"):
+        run_spec_file(path, quiet=True)
+    assert not (tmp_path / "prepared").exists()  # prepare never ran

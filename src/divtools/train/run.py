@@ -22,7 +22,7 @@ from divtools.atomic import write_json
 from divtools.errors import DivtoolsError, UserError
 from divtools.redact import redact_data
 
-__all__ = ["STAGE_FILE", "run", "stage_complete"]
+__all__ = ["STAGE_FILE", "check_configs", "run", "stage_complete"]
 
 STAGE_FILE = "divtools-stage.json"
 RESULT_FILE = "train-result.json"
@@ -84,7 +84,7 @@ def _check_data(spec: Any) -> None:
     """Read every unfinished stage's data and let its objective refuse it now, before any stage
     loads a model: a DDPO stage's missing ``weight`` column must not cost the SFT stage before it."""
     from divtools.components import build
-    from divtools.train.pairs_data import read_pairs
+    from divtools.train.pairs_data import REQUIRED, read_pairs
 
     out = Path(spec.output.dir)
     for stage in spec.stages:
@@ -92,13 +92,14 @@ def _check_data(spec: Any) -> None:
             continue  # reward stages read their own files (prompt/response rows) when they start
         data = stage.data or spec.data
         objective = build("objective", stage.objective) if stage.kind == "preference" else None
+        required = getattr(stage, "data_columns", REQUIRED)  # a grpo stage reads prompts only
         for path in filter(None, (data.train, data.eval)):
-            rows = read_pairs(path, limit=data.limit)
+            rows = read_pairs(path, limit=data.limit, required=required)
             if objective is not None:
                 objective.check_dataset(list(rows[0]), lambda c, rows=rows: [r.get(c) for r in rows], file=str(path))
 
 
-def _check_configs(spec: Any, quiet: bool) -> None:
+def check_configs(spec: Any, quiet: bool = True) -> None:
     """Build every unfinished stage's TRL config object now, before any model loads: a
     combination of args that TRL/transformers refuse is a ``stages.NAME.args`` error at once."""
     from divtools.train.stages import stage_config
@@ -147,7 +148,7 @@ def run(spec: Any, *, quiet: bool = False, callbacks: Sequence[Any] = ()) -> Pat
 
     _quiet(quiet)
     _check_data(spec)
-    _check_configs(spec, quiet)
+    check_configs(spec, quiet)
     state = _state(spec)
     out = Path(spec.output.dir)
     if state.is_main_process:
