@@ -23,6 +23,8 @@ from divtools.spec.common import OutputSpec
 
 __all__ = [
     "DataSpec",
+    "GRPOStage",
+    "GRPORewardSpec",
     "HfDataSpec",
     "LoraSpec",
     "ModelSpec",
@@ -328,7 +330,81 @@ class RewardModelStage(_Stage):
         return self
 
 
-Stage = Annotated[Union[SFTStage, PreferenceStage, RewardModelStage], Field(discriminator="kind")]
+class GRPORewardSpec(SpecModel):
+    """A GRPO stage's reward (divtools.train.rewards): quality × (or +) each completion's diversity
+    within its prompt's group of num_generations completions."""
+
+    quality: Annotated[ComponentParams, Component("scorer")] | None = None
+    """Quality scorer q_i (e.g. {kind: reward_model, model: ...}); none: the reward is the diversity alone."""
+    diversity: Annotated[ComponentParams, Component("metric")] | None = None
+    """A metric whose per-sample deviation within the group is d_i (e.g. {kind: embedding_diversity})."""
+    partition: Annotated[ComponentParams, Component("equivalence")] | None = None
+    """An equivalence test: d_i = max(floor, share of the group in other classes) (DARLING), e.g. {kind: unigram}."""
+    combine: Literal["multiply", "add"] = "multiply"
+    """reward = q_i · d_i (multiply, DARLING's) or q_i + diversity_weight · d_i (add)."""
+    diversity_weight: float = 1.0
+    """λ of combine: add."""
+    floor: float = Field(0.1, ge=0, le=1)
+    """Lower bound of the partition diversity (DARLING: 0.1)."""
+
+    @model_validator(mode="after")
+    def _one_diversity(self) -> "GRPORewardSpec":
+        if self.diversity is not None and self.partition is not None:
+            raise ValueError("give either diversity (a metric) or partition (an equivalence test), not both")
+        return self
+
+
+class GRPOStage(_Stage):
+    """Online RL with TRL's GRPOTrainer on a divtools diversity-aware reward (see docs/on-policy.md).
+    Reads the distinct prompts of its data (only a prompt column is needed)."""
+
+    kind: Literal["grpo"]
+    args_kind: ClassVar[str] = "grpo"
+    #: the columns this stage reads from its data file
+    data_columns: ClassVar[tuple[str, ...]] = ("prompt",)
+    init: str = "previous"
+    """Starting weights: 'previous' (e.g. an SFT stage), 'base' or a stage name."""
+    reward: GRPORewardSpec
+    """quality, diversity or partition, combine."""
+    darling: bool = False
+    """DARLING (Li et al. 2025): the partition diversity (default partition: {kind: unigram}),
+    combine multiply, and GRPO without std normalisation (scale_rewards: none)."""
+    data: DataSpec | None = None
+    """This stage's prompts (default: the spec's ``data``): any file with a prompt column."""
+
+    @field_validator("args")
+    @classmethod
+    def _args(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_args("grpo", v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _darling_partition(cls, data: Any) -> Any:
+        # darling: true without a partition: NoveltyBench's unigram test (offline, no model)
+        reward = data.get("reward") if isinstance(data, dict) else None
+        if data.get("darling") is True and isinstance(reward, dict) and reward.get("diversity") is None \
+                and reward.get("partition") is None:
+            data = {**data, "reward": {**reward, "partition": {"kind": "unigram"}}}
+        return data
+
+    @model_validator(mode="after")
+    def _darling(self) -> "GRPOStage":
+        r = self.reward
+        if r.diversity is None and r.partition is None:
+            raise ValueError("reward needs diversity (a metric, e.g. {kind: distinct_n}) or partition "
+                             "(an equivalence test, e.g. {kind: unigram}); or set darling: true")
+        if self.darling:
+            if r.diversity is not None:
+                raise ValueError("darling: true uses the partition diversity: replace reward.diversity by "
+                                 "reward.partition (an equivalence test), or set darling: false")
+            if r.combine != "multiply":
+                raise ValueError("darling: true multiplies quality by diversity: remove reward.combine: add")
+            if self.args.get("scale_rewards", "none") not in ("none", False):
+                raise ValueError("darling: true turns std normalisation off (scale_rewards: none): remove args.scale_rewards")
+        return self
+
+
+Stage = Annotated[Union[SFTStage, PreferenceStage, RewardModelStage, GRPOStage], Field(discriminator="kind")]
 
 #: report_to integration -> the modules of which one must be importable (transformers' integrations)
 REPORT_TO_MODULES: dict[str, tuple[str, ...]] = {

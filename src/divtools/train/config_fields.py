@@ -22,6 +22,7 @@ CONFIG_CLASSES = {
     "sft": "trl:SFTConfig",
     "preference": "trl:DPOConfig",
     "reward_model": "trl:RewardConfig",
+    "grpo": "trl:GRPOConfig",
 }
 
 

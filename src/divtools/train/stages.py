@@ -1,4 +1,5 @@
-"""The three stage kinds of ``run: train``: ``sft``, ``preference`` and ``reward_model``.
+"""The stage kinds of ``run: train``: ``sft``, ``preference`` and ``reward_model`` (and ``grpo``,
+whose runner lives in :mod:`divtools.train.grpo_stage`).
 
 Each runner builds the TRL/transformers config from the stage's ``args`` (plus what divtools sets:
 output folder, seed, CPU/bf16 defaults), trains with resume from the stage's last checkpoint, and
@@ -79,6 +80,10 @@ def stage_config(spec: TrainSpec, stage: Any, stage_dir: Path, *, quiet: bool, o
     if stage.kind == "reward_model":
         extra = {"remove_unused_columns": False} if stage.loss == "l1" else {}
         return build_config(RewardConfig, stage, spec, stage_dir, quiet=quiet, **extra)
+    if stage.kind == "grpo":
+        from divtools.train.grpo_stage import grpo_config
+
+        return grpo_config(spec, stage, stage_dir, quiet=quiet)
     if objective is None:
         from divtools.components import build
 
@@ -333,4 +338,11 @@ def run_reward_model(
     _train_and_save(trainer, stage_dir, quiet=quiet)
 
 
-RUNNERS = {"sft": run_sft, "preference": run_preference, "reward_model": run_reward_model}
+def run_grpo(spec: TrainSpec, stage: Any, stage_dir: Path, prev_dir: Path | None, *, quiet: bool, callbacks: Sequence[Any] = ()) -> None:
+    """GRPO on a divtools diversity-aware reward (:mod:`divtools.train.grpo_stage`, which builds on this module)."""
+    from divtools.train.grpo_stage import run_grpo as run
+
+    run(spec, stage, stage_dir, prev_dir, quiet=quiet, callbacks=callbacks)
+
+
+RUNNERS = {"sft": run_sft, "preference": run_preference, "reward_model": run_reward_model, "grpo": run_grpo}
