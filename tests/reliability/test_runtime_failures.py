@@ -82,6 +82,7 @@ def test_a_full_or_read_only_cache_is_skipped_and_said_once(tmp_path, monkeypatc
     assert report["results"]["default"]["style"]["n_prompts"] == 2
 
 
+@pytest.mark.slow
 def test_a_model_folder_asking_for_remote_code(tmp_path):
     pytest.importorskip("transformers")
     model = tmp_path / "model"
