@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from divtools.spec.loading import validate_spec
+from divtools.spec.yaml_loader import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +28,11 @@ def test_training_doc_specs_validate(tmp_path):
         if isinstance(loaded, list):  # stage fragments; whole specs are run by test_new_user_ddpo.py
             spec["stages"].extend(loaded)
     validated = validate_spec(spec, file="training.md", base_dir=tmp_path)
+    # the "Data" section's Hugging Face dataset block, in place of the prepared file
+    data_blocks = [b for b in map(load_yaml, blocks[1:]) if isinstance(b, dict) and set(b) == {"data"}]
+    assert len(data_blocks) == 1
+    hf = validate_spec({**spec, **data_blocks[0]}, file="training.md", base_dir=tmp_path)
+    assert hf.data.train.hf_dataset == "trl-lib/my-pairs" and hf.data.eval.split == "test"
     kinds = [s.kind for s in validated.stages]
     assert kinds == ["sft", "preference", "preference", "reward_model"]
     assert validated.stages[1].reference == "adapter" and validated.stages[2].objective.kind == "dorpo"
