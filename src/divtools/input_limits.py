@@ -23,7 +23,7 @@ import json
 from typing import Any
 
 __all__ = ["DuplicateKey", "InputTooComplex", "MAX_ALIAS_EXPANSION", "MAX_DEPTH", "MAX_INT_DIGITS",
-           "check_depth", "loads"]
+           "loads"]
 
 MAX_DEPTH = 100
 MAX_ALIAS_EXPANSION = 10_000
@@ -42,23 +42,6 @@ class DuplicateKey(ValueError):
         super().__init__(f"the key '{key}' appears twice in one mapping; keep one (parsers silently keep the last)")
 
 
-def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
-    """Raise :class:`InputTooComplex` if lists/mappings in ``value`` nest deeper than ``limit``
-    (iterative, so it cannot overflow the stack itself)."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if depth > limit:
-            raise InputTooComplex(f"lists/mappings nested more than {limit} levels deep; flatten it")
-        stack.extend((child, depth + 1) for child in children)
-
-
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) != len(pairs):
@@ -70,54 +53,43 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _count_keys(value: Any) -> int:
-    count, stack = 0, [value]
+def _shape(value: Any) -> tuple[int, int]:
+    """(keys in all objects, nesting depth) of a parsed JSON value; iterative, containers only."""
+    keys = deepest = 0
+    stack = [(value, 1)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
         if isinstance(node, dict):
-            count += len(node)
-            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+            keys += len(node)
+            children = node.values()
         elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, (dict, list)))
-    return count
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return keys, deepest
 
 
 def loads(text: str) -> Any:
     """``json.loads`` within the limits: :class:`DuplicateKey`, :class:`InputTooComplex`, or
     ``json.JSONDecodeError`` for bad syntax."""
-    # the scanner recurses per level: a cheap count first, so 100,000 "[" never reach it
-    if text.count("[") + text.count("{") > MAX_DEPTH:
-        depth = best = 0
-        in_string = escaped = False
-        for ch in text:
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = True
-                elif ch == '"':
-                    in_string = False
-            elif ch == '"':
-                in_string = True
-            elif ch in "[{":
-                depth += 1
-                best = max(best, depth)
-                if best > MAX_DEPTH:
-                    raise InputTooComplex(f"lists/objects nested more than {MAX_DEPTH} levels deep; flatten it")
-            elif ch in "]}":
-                depth -= 1
+    too_deep = f"lists/objects nested more than {MAX_DEPTH} levels deep; flatten it"
     try:
-        value = json.loads(text)
+        value = json.loads(text)  # its scanner stops a 100,000-deep text with a RecursionError
+        keys, depth = _shape(value)
+        if depth > MAX_DEPTH:
+            raise InputTooComplex(too_deep)
         # a key written '"key":' (as JSON writers do) shows as one '":'; when the text holds
         # exactly as many as the parsed objects have keys, none was dropped (the common case, at
         # json.loads' own speed); otherwise parse again, checking each object's pairs
-        if (text.count('":') != _count_keys(value)) if "{" in text else False:
+        if keys and text.count('":') != keys:
             value = json.loads(text, object_pairs_hook=_pairs)
         return value
-    except RecursionError:  # pragma: no cover - the count above comes first
-        raise InputTooComplex(f"lists/objects nested more than {MAX_DEPTH} levels deep; flatten it") from None
+    except RecursionError:
+        raise InputTooComplex(too_deep) from None
     except ValueError as exc:
-        if isinstance(exc, (json.JSONDecodeError, DuplicateKey)):
+        if isinstance(exc, (json.JSONDecodeError, DuplicateKey, InputTooComplex)):
             raise
         if "integer string conversion" in str(exc) or "digits" in str(exc):
             raise InputTooComplex(f"an integer has more than {MAX_INT_DIGITS} digits, which Python refuses "
