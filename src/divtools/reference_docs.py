@@ -90,6 +90,7 @@ def spec_reference() -> str:
     from divtools.plugins import KINDS, registries
     from divtools.spec.evaluate import EvaluateSpec
     from divtools.spec.pipeline import PipelineSpec
+    from divtools.spec.online import OnlineSpec
     from divtools.spec.prepare import PrepareSpec
     from divtools.spec.train import TrainSpec
 
@@ -98,7 +99,7 @@ def spec_reference() -> str:
            "unknown keys; relative paths resolve against the spec file's folder. Components are chosen",
            "by `kind:` (see `divtools list KIND`, which also shows plugin components).", ""]
     seen: set[type] = set()
-    for run, model in (("prepare", PrepareSpec), ("train", TrainSpec), ("evaluate", EvaluateSpec), ("pipeline", PipelineSpec)):
+    for run, model in (("prepare", PrepareSpec), ("train", TrainSpec), ("evaluate", EvaluateSpec), ("pipeline", PipelineSpec), ("online", OnlineSpec)):
         out.extend([f"## `run: {run}`", ""])
         _model_table(model, out, seen, run)
     out.extend(["## Components", ""])

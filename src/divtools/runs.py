@@ -17,6 +17,7 @@ RUNNERS = {
     "train": "divtools.train.run:run",
     "evaluate": "divtools.evaluate.run:run",
     "pipeline": "divtools.runs:run_pipeline",
+    "online": "divtools.train.online:run",
 }
 
 

@@ -16,11 +16,12 @@ def schemas() -> dict[str, dict]:
     from divtools.spec.evaluate import EvaluateSpec
     from divtools.spec.loading import spec_json_schema
     from divtools.spec.pipeline import PipelineSpec
+    from divtools.spec.online import OnlineSpec
     from divtools.spec.prepare import PrepareSpec
     from divtools.spec.train import TrainSpec
 
     out = {"spec.schema.json": spec_json_schema()}
-    for name, model in (("prepare", PrepareSpec), ("train", TrainSpec), ("evaluate", EvaluateSpec), ("pipeline", PipelineSpec)):
+    for name, model in (("prepare", PrepareSpec), ("train", TrainSpec), ("evaluate", EvaluateSpec), ("pipeline", PipelineSpec), ("online", OnlineSpec)):
         schema = TypeAdapter(model).json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         out[f"{name}.schema.json"] = schema

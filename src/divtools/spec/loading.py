@@ -19,6 +19,7 @@ from divtools import input_limits
 from divtools.errors import UserError
 from divtools.registry import suggest
 from divtools.spec.evaluate import EvaluateSpec
+from divtools.spec.online import OnlineSpec
 from divtools.spec.pipeline import PipelineSpec
 from divtools.spec.prepare import PrepareSpec
 from divtools.spec.train import TrainSpec
@@ -27,8 +28,8 @@ from divtools.spec.yaml_loader import load_yaml, yaml_problem
 
 __all__ = ["RUN_KINDS", "RunSpec", "apply_overrides", "format_errors", "load_spec", "read_spec_file", "validate_spec"]
 
-RunSpec = Annotated[Union[PrepareSpec, TrainSpec, EvaluateSpec, PipelineSpec], Field(discriminator="run")]
-RUN_KINDS = ("prepare", "train", "evaluate", "pipeline")
+RunSpec = Annotated[Union[PrepareSpec, TrainSpec, EvaluateSpec, PipelineSpec, OnlineSpec], Field(discriminator="run")]
+RUN_KINDS = ("prepare", "train", "evaluate", "pipeline", "online")
 
 _ADAPTER: TypeAdapter[Any] | None = None
 
