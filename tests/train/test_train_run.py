@@ -121,6 +121,8 @@ def test_changed_spec_refuses_to_resume(tmp_path, tiny_lm_dir, pairs_file):
     stages = [{"name": "dpo", "kind": "preference", "objective": {"kind": "dpo"}, "args": ARGS}]
     _claim(_spec(tmp_path, tiny_lm_dir, pairs_file, stages))
     (tmp_path / "out" / "dpo").mkdir()
+    # an output (a folder holding only the manifest and empty folders is reused by any spec)
+    (tmp_path / "out" / "dpo" / "log.jsonl").write_text('{"step": 1}\n')
     changed = [{"name": "dpo", "kind": "preference", "objective": {"kind": "dpo", "beta": 0.2}, "args": ARGS}]
     with pytest.raises(UserError, match="different spec"):
         _claim(_spec(tmp_path, tiny_lm_dir, pairs_file, changed))
