@@ -38,7 +38,7 @@ def _data(tmp_path, lm, prompts, **over):
     data = {"run": "online", "rounds": 2, "model": str(lm), "prompts": str(prompts), "samples_per_prompt": 4,
             "backend": {"kind": "transformers", "max_new_tokens": 10, "batch_size": 4},
             "scorer": {"kind": "length"}, "metrics": [{"kind": "distinct_n", "n": 1}],
-            "stage": {"objective": {"kind": "ddpo"}, "args": {"per_device_train_batch_size": 2, "max_steps": 1,
+            "stage": {"objective": {"kind": "ddpo"}, "lora": {"r": 4, "alpha": 8}, "args": {"per_device_train_batch_size": 2, "max_steps": 1,
                                                               "logging_steps": 1, "max_length": 64, "learning_rate": 1e-3}},
             "eval": {"samples_per_prompt": 2, "limit": 2, "metrics": [{"kind": "self_bleu"}], "scorers": [{"kind": "length"}]},
             "output": {"dir": str(tmp_path / "out")}}
@@ -86,7 +86,7 @@ def test_two_rounds_and_a_failure_in_round_2_resumes_without_redoing_round_1(tmp
     with pytest.raises(RuntimeError, match="killed"):
         run_spec(spec, quiet=True)
     out = tmp_path / "out"
-    round1 = out / "round-1" / "train" / "policy" / "model.safetensors"
+    round1 = out / "round-1" / "model" / "model.safetensors"  # LoRA: the adapter merged into its base
     before = round1.read_bytes()
     assert (out / ".done-round-1").exists() and not (out / ".done-round-2").exists()
     assert (out / "round-2" / "data" / "train.jsonl").exists()  # round 2's pairs were written
@@ -98,11 +98,17 @@ def test_two_rounds_and_a_failure_in_round_2_resumes_without_redoing_round_1(tmp
     assert steps == ["round-2: sample", "round-2: pairs", "round-2: train", "round-2: eval"]
     assert round1.read_bytes() == before
 
-    # round 2 trained from round 1's model and sampled from it
+    # round 2 sampled from and trained on round 1's model: its adapter merged into the base
+    from safetensors.numpy import load_file
+
+    merged, base = load_file(str(round1)), load_file(str(tiny_lm_dir / "model.safetensors"))
+    assert any(not (merged[k] == base[k]).all() for k in base if k in merged)  # round 1's update is in it
     done2 = json.loads((out / ".done-round-2").read_text())
-    assert done2["sampled_from"] == str(out / "round-1" / "train" / "policy")
+    assert done2["sampled_from"] == str(out / "round-1" / "model") and done2["policy"] == str(out / "round-2" / "model")
     train_manifest = json.loads((out / "round-2" / "train" / "divtools-run.json").read_text())
-    assert train_manifest["spec"]["model"]["path"] == str(out / "round-1" / "train" / "policy")
+    assert train_manifest["spec"]["model"]["path"] == str(out / "round-1" / "model")
+    adapter = json.loads((out / "round-2" / "train" / "policy" / "adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == str(out / "round-1" / "model")
     scored = [json.loads(line) for line in (out / "round-2" / "scored.jsonl").read_text().splitlines()]
     assert len(scored) == 3 * 4 and all(r["score"] == len(r["response"].split()) for r in scored)  # length scorer
 

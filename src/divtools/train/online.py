@@ -9,7 +9,7 @@ Round r (1..R) in ``output.dir/round-r/``, each step an ordinary run of its kind
 2. ``scored.jsonl``: those samples with the scorer's value as ``score``;
 3. ``data/``: ``run: prepare`` on ``scored.jsonl`` (pair builder, deviations, weights; no split);
 4. ``train/``: ``run: train`` with the one preference stage, from the previous round's model;
-   the new policy is ``train/policy/``;
+   the new policy is ``train/policy/`` (with LoRA: ``model/``, the adapter merged into its base);
 5. ``eval/``: ``run: evaluate`` of the new policy (round 0: of the starting model) on ``eval``.
 
 A round is marked done (``.done-round-r``, holding its numbers) only after its evaluation; a
@@ -29,7 +29,7 @@ from typing import Any
 
 from divtools.atomic import write_json, write_text
 
-__all__ = ["REPORT_FILE", "goodhart", "round_specs", "run"]
+__all__ = ["REPORT_FILE", "goodhart", "policy_of", "round_specs", "run"]
 
 REPORT_FILE = "online-report.json"
 SYSTEM = "policy"
@@ -74,7 +74,31 @@ def round_specs(spec: Any, r: int, policy: str) -> dict[str, dict[str, Any]]:
     train = {"run": "train", "seed": seed, "model": model, "data": {"train": str(out / "data" / "train.jsonl")},
              "stages": [stage], "output": {"dir": str(out / "train")}}
     return {"samples": samples, "prepare": prepare, "train": train,
-            "eval": _eval_spec(spec, str(out / "train" / stage["name"]), out / "eval", seed)}
+            "eval": _eval_spec(spec, str(policy_of(spec, r)), out / "eval", seed)}
+
+
+def policy_of(spec: Any, r: int) -> Path:
+    """Round ``r``'s trained policy: the stage's folder, or with LoRA ``round-r/model/``, the
+    adapter merged into its base, so that the next round samples from and trains on all rounds' updates."""
+    out = Path(spec.output.dir) / f"round-{r}"
+    return out / "model" if spec.stage.lora is not None else out / "train" / spec.stage.name
+
+
+def _merge_adapter(train_spec: Any, stage_dir: Path, dest: Path) -> None:
+    """Merge the LoRA adapter in ``stage_dir`` into its base (divtools' own loader) and save the
+    full model with the tokenizer to ``dest`` (written under a temporary name, then renamed)."""
+    import shutil
+
+    from divtools.train.models import InitPoint, load_causal_lm, load_tokenizer
+
+    init = InitPoint.of(train_spec.model, stage_dir)
+    model = load_causal_lm(init, trainable_adapter=False)
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    load_tokenizer(init).save_pretrained(tmp)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
 
 
 def _validate(data: dict[str, Any], where: str, *, check_paths: bool = True) -> Any:
@@ -83,12 +107,15 @@ def _validate(data: dict[str, Any], where: str, *, check_paths: bool = True) -> 
     return validate_spec(data, file=where, base_dir=Path.cwd(), check_paths=check_paths)
 
 
-def _run(data: dict[str, Any], where: str, quiet: bool) -> Path:
+def _run(data: dict[str, Any], where: str, quiet: bool) -> Any:
+    """Validate and run one generated spec; returns the validated spec."""
     from divtools.runs import run_spec
 
     if not quiet:
         print(f"divtools: {where}", file=sys.stderr, flush=True)
-    return run_spec(_validate(data, where), quiet=quiet)
+    spec = _validate(data, where)
+    run_spec(spec, quiet=quiet)
+    return spec
 
 
 def _score_file(samples_dir: Path, label: str, path: Path) -> int:
@@ -181,9 +208,11 @@ def run(spec: Any, *, quiet: bool = False) -> Path:
             _run(specs["prepare"], f"{name}: pairs", quiet)
             summary = json.loads((rdir / "data" / "summary.json").read_text(encoding="utf-8"))
             pairs = summary.get("splits", {}).get("train", {}).get("pairs")
-            _run(specs["train"], f"{name}: train", quiet)
+            train_spec = _run(specs["train"], f"{name}: train", quiet)
+            if spec.stage.lora is not None:
+                _merge_adapter(train_spec, rdir / "train" / spec.stage.name, policy_of(spec, r))
             _run(specs["eval"], f"{name}: eval", quiet)
-            info = {"round": r, "policy": str(rdir / "train" / spec.stage.name), "sampled_from": policy,
+            info = {"round": r, "policy": str(policy_of(spec, r)), "sampled_from": policy,
                     "samples": n, "pairs": pairs, "train_samples": _means(rdir / "samples"), "eval": _means(rdir / "eval")}
             rd.mark_done(name, info)
         rounds.append(info)
