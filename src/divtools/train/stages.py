@@ -17,7 +17,7 @@ from divtools.atomic import write_json
 from divtools.errors import UserError
 from divtools.progress import bars_enabled, interactive
 from divtools.spec.train import PreferenceStage, RewardModelStage, SFTStage, TrainSpec
-from divtools.train.jsonl_log import JsonlLogCallback, truncate_log
+from divtools.train.jsonl_log import STATE_FILE, JsonlLogCallback, bind_log_callbacks, truncate_log
 from divtools.train.models import (
     InitPoint,
     load_causal_lm,
@@ -105,11 +105,14 @@ def _callbacks(stage_dir: Path, stage: Any, extra: Sequence[Any]) -> list[Any]:
 def _last_complete_checkpoint(checkpoints: Path) -> str | None:
     """The newest ``checkpoint-N`` that was saved completely. The Trainer writes
     ``trainer_state.json`` last, so a folder without it was cut off by a kill and is skipped
-    (``get_last_checkpoint`` would pick it and the resume would fail)."""
+    (``get_last_checkpoint`` would pick it and the resume would fail); the log callback writes
+    its counters (``STATE_FILE``) right after, so a folder without them is skipped too (its
+    resume would restart ``num_tokens`` and ``train_loss`` in log.jsonl)."""
     if not checkpoints.is_dir():
         return None
     done = [p for p in checkpoints.glob("checkpoint-*")
-            if p.is_dir() and p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").exists()]
+            if p.is_dir() and p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").exists()
+            and (p / STATE_FILE).exists()]
     return str(max(done, key=lambda p: int(p.name.split("-")[-1]))) if done else None
 
 
@@ -128,6 +131,7 @@ def _train_and_save(trainer: Any, stage_dir: Path, *, quiet: bool) -> None:
         elif (stage_dir / LOG_FILE).exists():
             (stage_dir / LOG_FILE).unlink()
     trainer.accelerator.wait_for_everyone()
+    bind_log_callbacks(trainer)  # a resumed run's log.jsonl continues the killed run's counters
     try:
         trainer.train(resume_from_checkpoint=last)
     except Exception as exc:
