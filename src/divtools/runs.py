@@ -101,6 +101,11 @@ def run_pipeline(spec: Any, *, quiet: bool = False) -> Path:
             from divtools.train.run import check_configs
 
             check_configs(step)
+    if not quiet:  # the Goodhart guard: a training signal the evaluation also measures
+        from divtools.train.goodhart import pipeline_overlaps, warning_lines
+
+        for line in warning_lines(pipeline_overlaps(spec)):
+            print(f"divtools: WARNING: {line}", file=sys.stderr, flush=True)
     result = Path(".")
     total = len(spec.steps)
     for i, (name, step) in enumerate(spec.steps.items(), 1):

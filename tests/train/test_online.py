@@ -117,3 +117,47 @@ def test_two_rounds_and_a_failure_in_round_2_resumes_without_redoing_round_1(tmp
     assert all(set(r["eval"]) == {"self_bleu", "length"} for r in report["curve"])
     assert report["goodhart"] == [{"training": "scorer", "evaluation": "eval.scorers[0]", "component": "length"}]
     assert "Goodhart risk" in (out / "online-report.md").read_text()
+
+
+def _pipeline(tmp_path):
+    rows = [{"prompt": f"q{i}", "response": f"answer {j} to {i} " + "word " * j, "score": j}
+            for i in range(3) for j in range(4)]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "gens.jsonl").write_text("".join(json.dumps({"prompt": r["prompt"], "response": r["response"]}) + "\n"
+                                                 for r in rows))
+    return {"run": "pipeline", "steps": {
+        "data": {"run": "prepare", "source": {"kind": "jsonl", "path": str(tmp_path / "rows.jsonl")},
+                 "pair_builder": {"kind": "best_vs_worst"}, "split": {"eval_fraction": 0.0},
+                 "metrics": [{"kind": "distinct_n", "n": 2, "label": "d2"}], "output": {"dir": str(tmp_path / "prep")}},
+        "grpo": {"run": "train", "model": str(tmp_path), "data": {"train": str(tmp_path / "rows.jsonl")},
+                 "output": {"dir": str(tmp_path / "train")},
+                 "stages": [{"name": "g", "kind": "grpo", "darling": True, "reward": {}}]},
+        "eval": {"run": "evaluate", "generations": {"path": str(tmp_path / "gens.jsonl")},
+                 "metrics": [{"kind": "distinct_n", "n": 2}, {"kind": "distinct_k", "equivalence": {"kind": "unigram"}},
+                             {"kind": "self_bleu"}],
+                 "reporters": [{"kind": "json"}], "html_report": False, "output": {"dir": str(tmp_path / "ev")}}}}
+
+
+def test_pipeline_goodhart_guard_names_prepare_metrics_and_grpo_rewards(tmp_path):
+    from divtools.spec.loading import validate_spec
+    from divtools.train.goodhart import pipeline_overlaps
+
+    spec = validate_spec(_pipeline(tmp_path), file="p.yaml", base_dir=tmp_path, check_paths=False)
+    assert pipeline_overlaps(spec) == [
+        {"training": "steps.data.metrics[0]", "evaluation": "steps.eval.metrics[0]", "component": "distinct_n"},
+        {"training": "steps.grpo.stages.g.reward.partition", "evaluation": "steps.eval.metrics[1].equivalence",
+         "component": "unigram"},
+    ]
+
+
+def test_a_pipeline_run_prints_the_goodhart_warning(tmp_path, capsys):
+    from divtools.runs import run_spec
+    from divtools.spec.loading import validate_spec
+
+    data = _pipeline(tmp_path)
+    del data["steps"]["grpo"]  # prepare + evaluate only: no model needed
+    run_spec(validate_spec(data, file="p.yaml", base_dir=tmp_path), quiet=False)
+    err = capsys.readouterr().err
+    assert "WARNING: Goodhart risk: the training signal steps.data.metrics[0] and the evaluation's " \
+           "steps.eval.metrics[0] are the same distinct_n" in err
+    assert err.count("Goodhart risk") == 1  # self_bleu is held out

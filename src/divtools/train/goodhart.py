@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator, Mapping
 
-__all__ = ["IGNORED_KEYS", "components", "overlaps", "warning_lines"]
+__all__ = ["IGNORED_KEYS", "components", "overlaps", "pipeline_overlaps", "warning_lines"]
 
 #: params that change how a component runs, not what it measures
 IGNORED_KEYS = frozenset({"label", "cache", "batch_size", "device", "max_missing_share", "timeout_s", "max_retries",
@@ -73,3 +73,24 @@ def warning_lines(found: list[dict[str, str]]) -> list[str]:
     return [f"Goodhart risk: the training signal {f['training']} and the evaluation's {f['evaluation']} are the same "
             f"{f['component']}; a gain there is partly by construction. Hold one out: evaluate with a metric "
             "(and embedder) the training does not use" for f in found]
+
+
+def pipeline_overlaps(spec: Any) -> list[dict[str, str]]:
+    """The training signals of a ``run: pipeline``'s prepare steps (weight metrics, pair builder)
+    and train steps (``grpo`` rewards) against the metrics and scorers of its evaluate steps."""
+    training: dict[str, Any] = {}
+    evaluation: dict[str, Any] = {}
+    for name, step in spec.steps.items():
+        if step.run == "prepare":
+            training.update({f"steps.{name}.metrics[{i}]": m for i, m in enumerate(step.metrics)})
+            training[f"steps.{name}.pair_builder"] = step.pair_builder
+        elif step.run == "train":
+            for stage in step.stages:
+                reward = getattr(stage, "reward", None)
+                for part in ("quality", "diversity", "partition"):
+                    if reward is not None and getattr(reward, part) is not None:
+                        training[f"steps.{name}.stages.{stage.name}.reward.{part}"] = getattr(reward, part)
+        elif step.run == "evaluate":
+            evaluation.update({f"steps.{name}.metrics[{i}]": m for i, m in enumerate(step.metrics)})
+            evaluation.update({f"steps.{name}.scorers[{i}]": s for i, s in enumerate(step.scorers)})
+    return overlaps(training, evaluation)
