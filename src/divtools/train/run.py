@@ -104,6 +104,9 @@ def check_configs(spec: Any, quiet: bool = True) -> None:
     combination of args that TRL/transformers refuse is a ``stages.NAME.args`` error at once."""
     from divtools.train.stages import stage_config
 
+    # TrainingArguments may set up accelerate's process state: set it up first, as run() does
+    # (gloo on CPU under torchrun), so that it is the state the training uses
+    _state(spec)
     out = Path(spec.output.dir)
     for stage in spec.stages:
         if not stage_complete(out / stage.name):
