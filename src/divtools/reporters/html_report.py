@@ -80,7 +80,8 @@ def page_data(report: Mapping[str, Any], samples: list[dict], max_prompts: int) 
         note = f"The first {len(pids)} of {total} prompts (html reporter's max_prompts)."
     return {
         "prompts": [{"id": pid, "text": prompts.get(pid, "")} for pid in pids] if samples else [],
-        "systems": [{"name": n, "role": report["systems"][n].get("role")} for n in system_order(report)],
+        "systems": [{"name": n, "role": report["systems"][n].get("role"),
+                     "label": display_name(n, report["systems"][n])} for n in system_order(report)],
         "scorers": [k for k in label_order(report) if report["labels"][k].get("type") == "scorer"],
         "metrics": metric_labels(report),
         "per_prompt": per_prompt,
