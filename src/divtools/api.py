@@ -138,7 +138,14 @@ class Pair:
 
 # ---------------------------------------------------------------- components
 class Embedder(ABC):
-    """texts -> L2-normalised float32 vectors of shape (len(texts), dim)."""
+    """texts -> L2-normalised float32 vectors of shape (len(texts), dim).
+
+    Contract: a text's vector depends on the text (and ``identity()``) alone, bit for bit, never
+    on the other texts of the call, because the embedding cache hands an embedder only the texts
+    it misses; otherwise cached and fresh runs differ (batched transformer passes pad and
+    reshape: the sentence-transformers embedders encode each text alone). An embedder that cannot
+    promise this sets ``batch_dependent``.
+    """
 
     #: True when a text's vector depends on the other texts of the call (e.g. TF-IDF fitted on
     #: them): such vectors are never cached and embedding metrics encode each group on its own

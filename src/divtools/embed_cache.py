@@ -258,8 +258,11 @@ def cached_encode(
     """``embedder.encode(texts)`` through the cache: float32, one row per text (in order).
 
     Duplicate texts are encoded once; only texts missing from the cache reach the embedder, in
-    one call. Embedders with ``batch_dependent = True`` bypass the cache (their vectors depend
-    on the other texts of the call).
+    one call. Which texts those are depends on the cache's history, so the result is the same
+    bytes warm, cold or partly warm only because embedders give each text the vector it gets
+    alone (:class:`divtools.api.Embedder`'s contract; tested in
+    tests/reliability/test_cache_determinism.py). Embedders with ``batch_dependent = True``
+    bypass the cache (their vectors depend on the other texts of the call).
     """
     texts = list(texts)
     if not texts:
