@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from divtools.generation.openai_client import MalformedResponseError
+from divtools.errors import UserError
 
 SECRET = "sk-e2e-PLANTED-9d8c7b6a5f"
 
@@ -65,17 +65,20 @@ def test_malformed_judge_reply_leaves_no_report(chat_server, tmp_path, monkeypat
     monkeypatch.setenv("DIVTOOLS_E2E_KEY", SECRET)
 
     def reply(body):
-        if "Rate the response" in body["messages"][-1]["content"]:
+        if any(m in body["messages"][-1]["content"] for m in ("Rate the response", "no readable score")):
             return ["A lovely story!"]
         return ["a story"]
 
     chat_server.reply = reply
-    with pytest.raises(MalformedResponseError, match="no score.*A lovely story"):
+    # every judgement unreadable (after re-asking): past max_missing_share, so no report
+    with pytest.raises(UserError, match="without a score.*A lovely story"):
         run_spec_data(spec_data(chat_server, tmp_path), file="spec.yaml", base_dir=tmp_path, quiet=True)
     assert not (tmp_path / "out" / "report.json").exists()
     assert not (tmp_path / "out" / "report.md").exists()
     # the generations survived: a rerun after fixing the judge does not generate again
-    generated = len([r for r in chat_server.requests if "Rate the response" not in r["body"]["messages"][-1]["content"]])
+    judging = ("Rate the response", "no readable score")
+    generated = len([r for r in chat_server.requests
+                     if not any(m in r["body"]["messages"][-1]["content"] for m in judging)])
     assert generated == 12
     chat_server.reply = judge_or_write
     chat_server.requests.clear()
