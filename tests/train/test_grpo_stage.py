@@ -43,6 +43,7 @@ def test_spec_rules(train_spec, tmp_path, pairs_file):
     assert "num_generation" in _invalid(train_spec, tmp_path, lm, pairs_file, typo)
 
 
+@pytest.mark.slow  # imports trl (~15 s on the shared box when nothing else has)
 def test_darling_turns_std_normalisation_off(train_spec, tmp_path, pairs_file):
     from divtools.train.stages import stage_config
 
