@@ -6,7 +6,8 @@ already loaded (loading takes the same few seconds on both sides and is left out
 1. baseline: ``SentenceTransformer.encode(texts, batch_size=32, normalize_embeddings=True)``
    on every text once;
 2. first run: ``EmbeddingDiversity.groups(groups)`` with an empty cache: hashing, cache lookups,
-   the same encode call, writing every vector to the cache, deviations and diversities;
+   divtools' encoding (one forward pass per text, so a vector never depends on its batch:
+   docs/embedders.md#cache), writing every vector to the cache, deviations and diversities;
 3. cached re-run: a new metric object (model not loaded) over the same groups, every vector
    read from the cache.
 

@@ -49,9 +49,9 @@ class SentenceTransformerEmbedder(Embedder):
     text to the longest of its batch and changes the matrix shapes, which moves the float32
     result by ~1e-7 (measured with MiniLM on CPU, also between batches of equal-length texts of
     different sizes); vectors then depended on which texts happened to be missing from the
-    embedding cache, and a warm-cache run's outputs differed from a cold run's. On CPU the
-    single-text passes cost about the same as batches of 32 (11.1 s vs 10.1 s for 400 texts);
-    on a GPU they are slower, but every vector is computed once and cached.
+    embedding cache, and a warm-cache run's outputs differed from a cold run's. The price:
+    1.5-1.6x the time of batches of 32 on CPU (docs/benchmarks.md), more on a GPU; every
+    vector is computed once and cached.
     """
 
     batch_dependent = False
