@@ -19,6 +19,13 @@ Candidate: ``divtools.train.preference_trainer.PreferenceTrainer`` with the ``dd
 
     python benchmarks/train_ddpo_vs_trl.py                   # ~4.3M-param Llama, CPU
     python benchmarks/train_ddpo_vs_trl.py --device cuda     # on a GPU
+    python benchmarks/train_ddpo_vs_trl.py --model preset:smollm2-135m-instruct --lora 16
+                                                             # SmolLM2-135M + LoRA (offline preset)
+
+``--model`` takes any divtools model reference (folder, hub id, .gguf file, ``preset:<name>``).
+With ``--lora R`` both trainers train the same LoRA (r R, alpha 2R, all linear layers, the same
+initial adapter weights) and both use the disabled adapter as the reference, as divtools' LoRA
+stages do; without it, all weights train against a separate reference model.
 
 Prints one JSON line per run and the candidate/baseline ratios (median over repeats).
 """
@@ -60,6 +67,16 @@ def _rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _peft(args: argparse.Namespace):
+    """The LoRA both trainers train (None: all weights)."""
+    if not args.lora:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(r=args.lora, lora_alpha=2 * args.lora, lora_dropout=0.0, target_modules="all-linear",
+                      task_type="CAUSAL_LM")
+
+
 def worker(impl: str, model_dir: str, args: argparse.Namespace) -> dict:
     import torch
     from datasets import Dataset
@@ -77,7 +94,8 @@ def worker(impl: str, model_dir: str, args: argparse.Namespace) -> dict:
         activation_checkpointing=False, disable_tqdm=True, dataloader_num_workers=0,
     )
     model = AutoModelForCausalLM.from_pretrained(model_dir)
-    ref = AutoModelForCausalLM.from_pretrained(model_dir)
+    ref = None if args.lora else AutoModelForCausalLM.from_pretrained(model_dir)
+    torch.manual_seed(0)  # the same initial LoRA weights in both workers
     times: list[float] = []
 
     class Clock(TrainerCallback):
@@ -94,14 +112,15 @@ def worker(impl: str, model_dir: str, args: argparse.Namespace) -> dict:
     if impl == "trl":
         ds = Dataset.from_list([{k: v for k, v in r.items() if k != "weight"} for r in rows])
         trainer = DPOTrainer(model=model, ref_model=ref, args=config, train_dataset=ds, processing_class=tok,
-                             callbacks=[Clock()])
+                             callbacks=[Clock()], peft_config=_peft(args))
     else:
         from divtools.builtins.objectives import DDPOParams
         from divtools.objectives import DDPO
         from divtools.train.preference_trainer import PreferenceTrainer
 
         trainer = PreferenceTrainer(model=model, ref_model=ref, args=config, train_dataset=Dataset.from_list(rows),
-                                    processing_class=tok, callbacks=[Clock()], objective=DDPO(DDPOParams(beta=0.1)))
+                                    processing_class=tok, callbacks=[Clock()], objective=DDPO(DDPOParams(beta=0.1)),
+                                    peft_config=_peft(args))
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -144,12 +163,17 @@ def interleaved(model_dir: str, args: argparse.Namespace) -> dict:
     def load():
         return AutoModelForCausalLM.from_pretrained(model_dir)
 
+    def ref():
+        return None if args.lora else load()
+
     trl_ds = Dataset.from_list([{k: v for k, v in r.items() if k != "weight"} for r in rows])
-    trainers = {
-        "trl": DPOTrainer(model=load(), ref_model=load(), args=config(), train_dataset=trl_ds, processing_class=tok),
-        "ddpo": PreferenceTrainer(model=load(), ref_model=load(), args=config(), train_dataset=Dataset.from_list(rows),
-                                  processing_class=tok, objective=DDPO(DDPOParams(beta=0.1))),
-    }
+    torch.manual_seed(0)
+    trl = DPOTrainer(model=load(), ref_model=ref(), args=config(), train_dataset=trl_ds, processing_class=tok,
+                     peft_config=_peft(args))
+    torch.manual_seed(0)  # the same initial LoRA weights
+    ddpo = PreferenceTrainer(model=load(), ref_model=ref(), args=config(), train_dataset=Dataset.from_list(rows),
+                             processing_class=tok, objective=DDPO(DDPOParams(beta=0.1)), peft_config=_peft(args))
+    trainers = {"trl": trl, "ddpo": ddpo}
     for trainer in trainers.values():
         trainer.create_optimizer_and_scheduler(num_training_steps=total)
         trainer.model.train()
@@ -190,23 +214,31 @@ def main() -> None:
     parser.add_argument("--memory-steps", type=int, default=3, help="Trainer.train steps per memory run")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--timing", choices=["interleaved", "trainer"], default="interleaved")
+    parser.add_argument("--model", help="a model reference (folder, hub id, .gguf, preset:<name>); "
+                                         "default: a random tiny Llama of --hidden/--layers")
+    parser.add_argument("--lora", type=int, default=0, help="train a LoRA of this rank (0: all weights)")
     parser.add_argument("--worker", choices=["trl", "ddpo"], help=argparse.SUPPRESS)
-    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--model-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.model, args)))
+        print(json.dumps(worker(args.worker, args.model_dir, args)))
         return
 
-    from divtools.models.tiny import build_tiny_causal_lm
+    if args.model:
+        from divtools.models.resolve import resolve_model_ref
 
-    model_dir = build_tiny_causal_lm(_texts(), Path(tempfile.mkdtemp()) / "lm", hidden_size=args.hidden,
-                                     num_layers=args.layers, seed=0)
+        model_dir = resolve_model_ref(args.model)
+    else:
+        from divtools.models.tiny import build_tiny_causal_lm
+
+        model_dir = build_tiny_causal_lm(_texts(), Path(tempfile.mkdtemp()) / "lm", hidden_size=args.hidden,
+                                         num_layers=args.layers, seed=0)
     results: dict[str, list[dict]] = {"trl": [], "ddpo": []}
     for rep in range(args.repeats):
         order = ["trl", "ddpo"] if rep % 2 == 0 else ["ddpo", "trl"]
         for impl in order:
-            cmd = [sys.executable, __file__, "--worker", impl, "--model", str(model_dir), "--hidden", str(args.hidden),
-                   "--layers", str(args.layers), "--batch", str(args.batch),
+            cmd = [sys.executable, __file__, "--worker", impl, "--model-dir", str(model_dir), "--hidden", str(args.hidden),
+                   "--layers", str(args.layers), "--batch", str(args.batch), "--lora", str(args.lora),
                    "--steps", str(args.steps if args.timing == "trainer" else args.memory_steps),
                    "--warmup", str(args.warmup if args.timing == "trainer" else 1), "--device", args.device]
             env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_ARENA_MAX": "2"}
@@ -225,6 +257,7 @@ def main() -> None:
     m_trl = statistics.median(r["peak_bytes"] for r in results["trl"])
     m_ddpo = statistics.median(r["peak_bytes"] for r in results["ddpo"])
     summary = {
+        "model": args.model or f"tiny h{args.hidden}/{args.layers} layers", "lora": args.lora,
         "params": results["trl"][0]["params"], "device": args.device, "batch_pairs": args.batch,
         "trl_step_s": round(t_trl, 4), "ddpo_step_s": round(t_ddpo, 4), "step_time_ratio": round(ratio, 3),
         "timing": args.timing,

@@ -212,3 +212,28 @@ def test_adapter_field_refuses_a_model_reference():
     with pytest.raises(UserError, match="is a model, not a LoRA adapter"):
         load_model_and_tokenizer("AutoModelForCausalLM", "some/model", revision=None, adapter=PRESET,
                                  device="cpu", dtype=None)
+
+
+def test_adapters_trained_on_a_resolved_reference_name_the_spec_reference(tmp_path, monkeypatch):
+    """A LoRA over a preset's cache folder must name ``preset:<name>`` as its base (PEFT reads
+    the model's ``name_or_path``), so it loads wherever the preset is installed."""
+    pytest.importorskip("peft")
+    from peft import LoraConfig, get_peft_model
+
+    from divtools.models import resolve as resolve_mod
+    from divtools.models.tiny import build_tiny_causal_lm, default_texts
+    from divtools.spec.train import ModelSpec
+    from divtools.train.models import InitPoint, load_causal_lm, load_sequence_regressor, load_tokenizer
+
+    folder = build_tiny_causal_lm(default_texts(), tmp_path / "lm")
+    monkeypatch.setattr(resolve_mod, "resolve_model_ref", lambda ref, field="model": str(folder) if ref == PRESET else ref)
+    spec = ModelSpec(path=PRESET)
+    init = InitPoint.of(spec, None)
+    assert init.base_path == str(folder) and init.is_base
+    lm = get_peft_model(load_causal_lm(init, trainable_adapter=False), LoraConfig(r=2, target_modules="all-linear"))
+    lm.save_pretrained(tmp_path / "adapter")
+    assert json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"] == PRESET
+    rm = load_sequence_regressor(spec, None, load_tokenizer(init))
+    rm = get_peft_model(rm, LoraConfig(r=2, target_modules="all-linear", task_type="SEQ_CLS"))
+    rm.save_pretrained(tmp_path / "rm")
+    assert json.loads((tmp_path / "rm" / "adapter_config.json").read_text())["base_model_name_or_path"] == PRESET

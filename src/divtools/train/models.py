@@ -56,8 +56,14 @@ def _name_as_spec(model: Any, init: InitPoint) -> Any:
     """Let a model loaded from a resolved preset/GGUF folder carry the spec's reference (PEFT
     writes it into adapter_config.json as the adapter's base)."""
     if init.base_path != init.base.path:
-        model.config._name_or_path = init.base.path
+        _rename(model, init.base.path)
     return model
+
+
+def _rename(model: Any, name: str) -> None:
+    # PEFT reads the instance attribute (``model.__dict__["name_or_path"]``), transformers the config's
+    model.config._name_or_path = name
+    model.name_or_path = name
 
 
 def torch_dtype(name: str) -> Any:
@@ -152,7 +158,7 @@ def load_sequence_regressor(spec: ModelSpec, init: InitPoint | None, tokenizer: 
                 path, num_labels=1, **_kwargs(spec, full_path=path != spec.path)
             )
             if path == base_path and base_path != spec.path:
-                model.config._name_or_path = spec.path
+                _rename(model, spec.path)
     except OSError as exc:
         raise UserError(f"cannot load the reward model base from '{path}': {exc}", field="model") from None
     if tokenizer.pad_token is None:
