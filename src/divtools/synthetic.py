@@ -1,14 +1,18 @@
 """A synthetic preference task with a known answer: does a diversity objective do what it claims?
 
-Every response is one short line built from one **mode** (a topic vocabulary; the modes share no
-word) and has one of two **quality** levels: *well-formed* — the template
-``ADJ NOUN VERB.`` filled from one mode — or *scrambled* — the same words in reverse order,
-which never fits the template. :func:`check` tells both apart exactly, so a trained model's samples
-can be scored without any learned judge:
+Every response is one short line about one **mode** — a topic, named by its noun; the modes'
+noun vocabularies share no word — and has one of two **quality** levels: *well-formed*, the
+template ``the NOUN is ADJ.``, or *scrambled*, the same words in reverse order
+(``ADJ is NOUN the.``), which never fits the template. The adjectives are shared by all modes.
+:func:`check` tells modes and quality apart exactly, so a trained model's samples are scored
+without any learned judge:
 
 - mode coverage per prompt: Shannon entropy of the modes among a prompt's K samples (bits), the
   share of samples in a rare mode, the number of distinct modes;
 - quality share: the share of samples that are well-formed.
+
+A mode is one word's choice, so even a tiny model trained from scratch for a few hundred steps
+writes valid lines, and a preference objective's effect on the modes shows within seconds of CPU.
 
 :func:`generate` writes a seeded task: each prompt's pool holds one **majority** mode
 (``modes[0]``, ``round(pool_size · majority_share)`` responses) and rare modes (the other
@@ -45,6 +49,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 __all__ = [
+    "ADJECTIVES",
     "MODES",
     "Check",
     "TaskConfig",
@@ -57,34 +62,24 @@ __all__ = [
     "write_rows",
 ]
 
-#: topic vocabularies: mode -> (adjectives, nouns, verbs); no word appears twice across all of them
-MODES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "sea": (("salty", "stormy", "calm", "deep"),
-            ("ship", "wave", "sailor", "harbor"),
-            ("sails", "crosses", "rocks", "floods")),
-    "forest": (("green", "mossy", "shady", "tall"),
-               ("oak", "fox", "owl", "fern"),
-               ("shelters", "hides", "climbs", "roots")),
-    "city": (("busy", "neon", "crowded", "noisy"),
-             ("tram", "tower", "taxi", "bridge"),
-             ("honks", "rushes", "glows", "passes")),
-    "space": (("distant", "frozen", "silent", "vast"),
-              ("comet", "planet", "rocket", "moon"),
-              ("orbits", "launches", "spins", "eclipses")),
-    "kitchen": (("hot", "sweet", "crispy", "spicy"),
-                ("bread", "oven", "pepper", "spoon"),
-                ("bakes", "boils", "stirs", "fries")),
-    "desert": (("dry", "sandy", "dusty", "scorched"),
-               ("camel", "dune", "cactus", "oasis"),
-               ("crawls", "burns", "wanders", "shimmers")),
+#: topic vocabularies: mode -> its nouns; no noun belongs to two modes. Few nouns per mode, so the
+#: majority mode's responses share words (low deviation) and a rare-mode response shares none
+MODES: dict[str, tuple[str, ...]] = {
+    "sea": ("ship", "wave", "harbor"),
+    "forest": ("oak", "fox", "fern"),
+    "city": ("tram", "tower", "taxi"),
+    "space": ("comet", "planet", "rocket"),
+    "kitchen": ("bread", "oven", "spoon"),
+    "desert": ("camel", "dune", "cactus"),
 }
 
-_WORD_MODE: dict[str, tuple[str, int]] = {
-    word: (mode, slot) for mode, classes in MODES.items() for slot, words in enumerate(classes) for word in words
-}
+#: adjectives shared by every mode
+ADJECTIVES: tuple[str, ...] = ("bright", "quiet", "old", "small", "strange", "golden")
 
-#: template slots: 0 = adjective, 1 = noun, 2 = verb
-_TEMPLATE: tuple[int, ...] = (0, 1, 2)
+_NOUN_MODE: dict[str, str] = {noun: mode for mode, nouns in MODES.items() for noun in nouns}
+
+#: the template, ``the NOUN is ADJ``: "N" and "A" are slots, other entries literal words
+_TEMPLATE: tuple[str, ...] = ("the", "N", "is", "A")
 
 
 @dataclass(frozen=True)
@@ -140,16 +135,19 @@ def _words(text: str) -> list[str]:
 def check(text: str) -> Check:
     """The exact mode and quality of ``text``.
 
-    mode: the one mode every word belongs to; None when a word belongs to no mode, the words mix
-    modes, or there is no word. well_formed: the words are exactly ``ADJ NOUN VERB`` of that mode
-    (case and a trailing period are ignored).
+    mode: the mode of the text's one noun; None when it has no noun of a mode, nouns of several
+    modes, or the same noun twice. well_formed: the words are exactly ``the NOUN is ADJ`` (case
+    and a trailing period are ignored).
     """
     words = _words(text)
-    modes = {_WORD_MODE[w][0] if w in _WORD_MODE else None for w in words}
-    mode = next(iter(modes)) if len(modes) == 1 else None
+    nouns = [w for w in words if w in _NOUN_MODE]
+    mode = _NOUN_MODE[nouns[0]] if len(nouns) == 1 else None
     if mode is None:
         return Check(None, False)
-    well_formed = len(words) == len(_TEMPLATE) and all(_WORD_MODE[w][1] == slot for w, slot in zip(words, _TEMPLATE))
+    well_formed = len(words) == len(_TEMPLATE) and all(
+        (w in _NOUN_MODE) if slot == "N" else (w in ADJECTIVES) if slot == "A" else (w == slot)
+        for w, slot in zip(words, _TEMPLATE)
+    )
     return Check(mode, well_formed)
 
 
@@ -158,13 +156,10 @@ def _sentence(words: Sequence[str]) -> str:
 
 
 def _response(rng: random.Random, mode: str, good: bool) -> str:
-    adjectives, nouns, verbs = MODES[mode]
-    words = [rng.choice(adjectives), rng.choice(nouns), rng.choice(verbs)]
-    if good:
-        return _sentence(words)
-    # scrambled: the same words in reverse order (one fixed scramble is learnable by a tiny model
-    # in seconds; the reverse of the template is never the template, so the checker tells them apart)
-    return _sentence(words[::-1])
+    words = ["the", rng.choice(MODES[mode]), "is", rng.choice(ADJECTIVES)]
+    # scrambled: the same words reversed (one fixed scramble a tiny model learns at once; the
+    # reverse of the template never fits it)
+    return _sentence(words if good else words[::-1])
 
 
 def _pool_modes(rng: random.Random, config: TaskConfig) -> list[str]:
@@ -206,12 +201,8 @@ def vocabulary_texts(config: TaskConfig | None = None) -> list[str]:
     """Texts covering every word of the task, at the start of a line and after a space, so that a
     tiny byte-level BPE tokenizer trained on them (with room for all merges) keeps each word whole."""
     modes = config.modes if config else list(MODES)
-    texts = []
-    for mode in modes:
-        adjectives, nouns, verbs = MODES[mode]
-        for k in range(len(nouns)):
-            texts.append(_sentence([adjectives[k], nouns[k], verbs[k]]))
-        texts += [_sentence([word, word]) for words in MODES[mode] for word in words]
+    words = ["the", "is", *ADJECTIVES, *(n for m in modes for n in MODES[m])]
+    texts = [_sentence([w, w]) for w in words]
     texts += [f"Write line {' '.join(str(i))}." for i in range(100)]
     return texts * 4
 

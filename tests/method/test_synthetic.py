@@ -8,12 +8,13 @@ from collections import Counter
 
 import pytest
 
-from divtools.synthetic import MODES, TaskConfig, check, generate, prompt_stats, vocabulary_texts
+from divtools.synthetic import ADJECTIVES, MODES, TaskConfig, check, generate, prompt_stats, vocabulary_texts
 
 
 def test_modes_share_no_word():
-    words = [w for classes in MODES.values() for ws in classes for w in ws]
+    words = [w for nouns in MODES.values() for w in nouns]
     assert len(words) == len(set(words))
+    assert not set(words) & set(ADJECTIVES)
 
 
 def test_same_seed_same_rows_other_seed_differs():
@@ -58,17 +59,19 @@ def test_quality_mode_correlation_knob():
 
 
 def test_check_edge_cases():
-    assert check("salty ship sails.") == check("Salty ship sails") == check("salty ship sails")
-    assert check("salty ship sails.").well_formed and check("salty ship sails.").mode == "sea"
-    assert check("sails ship salty.") .mode == "sea" and not check("sails ship salty.").well_formed
-    assert check("salty oak sails.").mode is None  # two modes
-    assert check("salty ship xyz.").mode is None  # a word of no mode
+    assert check("the ship is old.") == check("The ship is old") == check("the ship is old")
+    assert check("the ship is old.").well_formed and check("the ship is old.").mode == "sea"
+    assert check("old is ship the.").mode == "sea" and not check("old is ship the.").well_formed
+    assert check("the ship is oak.").mode is None  # two modes
+    assert check("the ship is ship.").mode is None  # the noun twice
+    assert check("the boat is old.").mode is None  # no noun of a mode
     assert check("").mode is None
-    assert not check("salty ship sails sails.").well_formed
+    assert not check("the ship is old old.").well_formed
+    assert not check("the ship is not old.").well_formed
 
 
 def test_prompt_stats_hand_values():
-    texts = ["salty ship sails.", "calm wave rocks.", "green oak hides.", "roots fox tall.", "gibberish"]
+    texts = ["the ship is old.", "the wave is small.", "the oak is quiet.", "quiet is fox the.", "gibberish"]
     s = prompt_stats(texts)
     # valid modes: sea, sea, forest, forest -> entropy 1 bit
     assert s["mode_entropy"] == pytest.approx(1.0)
@@ -76,7 +79,7 @@ def test_prompt_stats_hand_values():
     assert s["modes"] == 2
     assert s["quality_share"] == pytest.approx(3 / 5)
     assert s["valid_share"] == pytest.approx(4 / 5)
-    three = prompt_stats(["salty ship sails.", "green oak hides.", "busy tram honks."])
+    three = prompt_stats(["the ship is old.", "the oak is old.", "the tram is old."])
     assert three["mode_entropy"] == pytest.approx(math.log2(3))
     # text of no mode never looks diverse
     assert prompt_stats(["x y z", "a b c"])["mode_entropy"] == 0.0
@@ -94,7 +97,5 @@ def test_vocabulary_keeps_every_word_whole_in_a_tiny_tokenizer():
 
     config = TaskConfig()
     tok = build_tiny_tokenizer(vocabulary_texts(config), vocab_size=1024)
-    for mode in config.modes:
-        for words in MODES[mode]:
-            for w in words:
-                assert len(tok.tokenize(w)) == 1 and len(tok.tokenize(" " + w)) == 1, w
+    for w in ["the", "is", *ADJECTIVES, *(n for m in config.modes for n in MODES[m])]:
+        assert len(tok.tokenize(w)) == 1 and len(tok.tokenize(" " + w)) == 1, w

@@ -1,0 +1,244 @@
+"""Does the method work? Every objective on the synthetic task with a known answer.
+
+    .venv/bin/python benchmarks/method_effect.py --model tiny --seeds 1 2 3
+    .venv/bin/python benchmarks/method_effect.py --model smollm2 --seeds 1 --objectives dpo ddpo_paper ddpo_floor
+
+Per training seed: ``run: prepare`` of the task's pools (gap-5 pairs, TF-IDF deviation, weight
+presets ``paper``, ``paper_floor`` and ``paper`` + a cap; DivPO pairs), one ``run: train``
+(SFT, then DPO, DDPO ×3 presets, DivPO, ORPO and DORPO, each from SFT) and one ``run: evaluate``
+(K samples per held-out prompt from every model, divtools' diversity metrics). Only divtools
+specs are run (``benchmarks/method_task.py`` writes them). The checker
+(:mod:`divtools.synthetic`) then gives each sample its mode and quality: mode entropy, rare-mode
+share, modes per prompt and quality share per prompt.
+
+Across seeds: the per-prompt values are averaged over seeds and a bootstrap 95% CI is taken over
+prompts; the spread of the per-seed means (min..max) is reported too. Output: ``results.json``
+and ``results.md`` (the table for docs/benchmarks.md) in ``--out``.
+
+Tiny model: a 2-layer Llama trained from scratch (``from_config``; a tokenizer trained on the
+task's words). SmolLM2: ``preset:smollm2-135m-instruct`` with LoRA (r 16), short samples.
+ORPO and DORPO start from SFT here (the paper starts them from the base model; a from-scratch
+base model writes nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from benchmarks.method_task import (  # noqa: E402
+    CHECKER_STATS,
+    analyse,
+    build_tiny_model,
+    evaluate_spec,
+    prepare_spec,
+    run,
+    train_spec,
+    write_task,
+)
+from divtools.synthetic import TaskConfig, config_dict  # noqa: E402
+
+#: weight settings per DDPO/DORPO variant (a prepare run each)
+WEIGHTS = {
+    "paper": {"preset": "paper"},
+    "floor": {"preset": "paper_floor"},
+    "cap": {"preset": "paper", "cap": 1.5},
+}
+
+#: objective -> (objective params, which prepared data)
+OBJECTIVES = {
+    "dpo": ({"kind": "dpo"}, "paper"),
+    "ddpo_paper": ({"kind": "ddpo"}, "paper"),
+    "ddpo_floor": ({"kind": "ddpo"}, "floor"),
+    "ddpo_cap": ({"kind": "ddpo"}, "cap"),
+    "divpo": ({"kind": "divpo"}, "divpo"),
+    "orpo": ({"kind": "orpo"}, "paper"),
+    "dorpo": ({"kind": "dorpo"}, "paper"),
+}
+
+#: per model: how it is loaded and trained, and sampled
+SETTINGS = {
+    "tiny": {
+        "sft": {"learning_rate": 1e-2, "lr_scheduler_type": "cosine", "warmup_steps": 10, "num_train_epochs": 24,
+                "per_device_train_batch_size": 32, "logging_steps": 100},
+        "po": {"learning_rate": 5e-4, "num_train_epochs": 3, "per_device_train_batch_size": 8, "logging_steps": 100},
+        "orpo": {"learning_rate": 5e-4, "num_train_epochs": 3, "per_device_train_batch_size": 8, "logging_steps": 100},
+        "lora": None,
+        "backend": {"kind": "transformers", "max_new_tokens": 8, "batch_size": 16, "repetition_penalty": 1.0},
+        "config": {"n_prompts": 64, "n_eval_prompts": 32, "pool_size": 8},
+        "samples": 8,
+    },
+    "smollm2": {
+        "sft": {"learning_rate": 1e-3, "num_train_epochs": 2, "per_device_train_batch_size": 8, "logging_steps": 100},
+        "po": {"learning_rate": 5e-4, "num_train_epochs": 2, "per_device_train_batch_size": 8, "logging_steps": 100},
+        "orpo": {"learning_rate": 5e-4, "num_train_epochs": 2, "per_device_train_batch_size": 8, "logging_steps": 100},
+        "lora": {"r": 16, "alpha": 32},
+        "backend": {"kind": "transformers", "max_new_tokens": 10, "batch_size": 8, "repetition_penalty": 1.0},
+        "config": {"n_prompts": 24, "n_eval_prompts": 8, "pool_size": 8},
+        "samples": 8,
+    },
+}
+
+
+def _stages(settings: dict, objectives: list[str], data: dict[str, Path]) -> list[dict]:
+    lora = {"lora": settings["lora"]} if settings["lora"] else {}
+    stages = [{"name": "sft", "kind": "sft", "responses": "all", "args": settings["sft"], **lora}]
+    for name in objectives:
+        objective, which = OBJECTIVES[name]
+        args = settings["orpo" if objective["kind"] in ("orpo", "dorpo") else "po"]
+        stages.append({"name": name, "kind": "preference", "init": "sft", "objective": objective,
+                       "data": {"train": str(data[which])}, "args": args, **lora})
+    return stages
+
+
+def run_seed(root: Path, model: str, seed: int, objectives: list[str], config: TaskConfig) -> dict:
+    settings = SETTINGS[model]
+    root.mkdir(parents=True, exist_ok=True)
+    write_task(root, config)
+    if model == "tiny":
+        model_spec = {"path": str(build_tiny_model(root, config)), "from_config": True}
+    else:
+        model_spec = {"path": "preset:smollm2-135m-instruct", "dtype": "float32"}
+    t0 = time.perf_counter()
+    data: dict[str, Path] = {}
+    needed = {OBJECTIVES[o][1] for o in objectives}
+    for which in sorted(needed):
+        out = root / f"prep-{which}"
+        if which == "divpo":
+            run(prepare_spec(root, out, seed=seed, divpo=True), root)
+        else:
+            run(prepare_spec(root, out, seed=seed, weights=WEIGHTS[which]), root)
+        data[which] = out / "train.jsonl"
+    t1 = time.perf_counter()
+    base_data = data.get("paper") or next(iter(data.values()))
+    run(train_spec(model_spec, base_data, root / "train", _stages(settings, objectives, data), seed=seed), root)
+    t2 = time.perf_counter()
+    systems = {name: root / "train" / name for name in ["sft", *objectives]}
+    report = run(evaluate_spec(root, root / "eval", systems, samples=settings["samples"], seed=seed,
+                               backend=settings["backend"]), root)
+    t3 = time.perf_counter()
+    stats = analyse(report, seed=seed)
+    per_prompt = _per_prompt(report)
+    return {"seed": seed, "stats": stats, "per_prompt": per_prompt,
+            "seconds": {"prepare": t1 - t0, "train": t2 - t1, "evaluate": t3 - t2}}
+
+
+def _per_prompt(report_path: Path) -> dict:
+    """{system: {stat: {prompt_id: value}}} for the checker's statistics and divtools' metrics."""
+    from collections import defaultdict
+
+    from divtools.synthetic import summarise
+
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    texts: dict = defaultdict(lambda: defaultdict(list))
+    for line in (report_path.parent / "samples.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            texts[row["system"]][row["prompt_id"]].append(row["response"])
+    out: dict = {}
+    for system, prompts in texts.items():
+        stats = summarise(prompts)
+        out[system] = {name: {p: s[name] for p, s in stats.items()} for name in CHECKER_STATS}
+        for label, value in report["results"][system].items():
+            out[system][label] = value["per_prompt"]
+    return out
+
+
+def combine(runs: list[dict], bootstrap: int = 1000) -> dict:
+    """Per system and statistic: mean over seeds, min..max of the seed means, and a bootstrap 95%
+    CI over prompts of the per-prompt values averaged over seeds."""
+    from divtools.evaluate.bootstrap import aggregate
+
+    systems = list(runs[0]["per_prompt"])
+    out: dict = {}
+    for system in systems:
+        out[system] = {}
+        for stat in runs[0]["per_prompt"][system]:
+            prompts = list(runs[0]["per_prompt"][system][stat])
+            avg = {}
+            for p in prompts:
+                vals = [r["per_prompt"][system][stat].get(p) for r in runs]
+                vals = [v for v in vals if v is not None and np.isfinite(v)]
+                avg[p] = float(np.mean(vals)) if vals else float("nan")
+            agg = aggregate(avg, seed=0, samples=bootstrap, system=system, label=stat)
+            seed_means = [r["stats"][system][stat]["mean"] for r in runs]
+            out[system][stat] = {"mean": agg["mean"], "ci95": agg["ci95"],
+                                 "seed_min": min(seed_means), "seed_max": max(seed_means)}
+    return out
+
+
+def table(combined: dict, stats: list[str]) -> str:
+    head = "| system | " + " | ".join(stats) + " |"
+    lines = [head, "|" + "---|" * (len(stats) + 1)]
+    for system, entry in combined.items():
+        cells = []
+        for stat in stats:
+            e = entry[stat]
+            if e["mean"] is None:
+                cells.append("—")
+                continue
+            lo, hi = e["ci95"]
+            cells.append(f"{e['mean']:.2f} [{lo:.2f}, {hi:.2f}]")
+        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", choices=sorted(SETTINGS), default="tiny")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--objectives", nargs="+", choices=sorted(OBJECTIVES), default=list(OBJECTIVES))
+    ap.add_argument("--pool-size", type=int, default=None, help="responses per prompt (default: the model's)")
+    ap.add_argument("--prompts", type=int, default=None, help="training prompts (default: the model's)")
+    ap.add_argument("--out", type=Path, default=Path("runs/method_effect"))
+    args = ap.parse_args(argv)
+
+    settings = SETTINGS[args.model]
+    cfg = dict(settings["config"])
+    if args.pool_size:
+        cfg["pool_size"] = args.pool_size
+    if args.prompts:
+        cfg["n_prompts"] = args.prompts
+    config = TaskConfig(seed=0, **cfg)
+    out = args.out.resolve() / f"{args.model}-pool{config.pool_size}"
+    started = time.perf_counter()
+    runs = []
+    for seed in args.seeds:
+        result = run_seed(out / f"seed{seed}", args.model, seed, args.objectives, config)
+        print(f"seed {seed}: " + ", ".join(f"{k} {v:.0f} s" for k, v in result["seconds"].items()), flush=True)
+        runs.append(result)
+    combined = combine(runs)
+    stats = ["mode_entropy", "rare_share", "modes", "quality_share", "tfidf", "distinct_2", "self_bleu"]
+    md = table(combined, stats)
+    record = {
+        "command": " ".join(["benchmarks/method_effect.py", *(argv if argv is not None else sys.argv[1:])]),
+        "model": args.model, "seeds": args.seeds, "task": config_dict(config), "settings": settings,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}",
+        "load_average_at_end": os.getloadavg(), "wall_seconds": time.perf_counter() - started,
+        "per_seed_seconds": [r["seconds"] for r in runs], "combined": combined,
+        "per_seed": [{"seed": r["seed"], "stats": r["stats"]} for r in runs],
+    }
+    from divtools.atomic import write_json, write_text
+
+    write_json(out / "results.json", record)
+    write_text(out / "results.md", md + "\n")
+    print(md)
+    print(f"wall {record['wall_seconds']:.0f} s; load average {record['load_average_at_end']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
