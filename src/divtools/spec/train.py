@@ -9,17 +9,15 @@ checked against a snapshot of those classes so that validation needs no torch.
 
 from __future__ import annotations
 
-import functools
-import json
-import os
-from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from divtools.spec import trl_names
 from divtools.spec.base import Component, ComponentParams, InputPath, ModelRef, SpecModel
 from divtools.spec.common import OutputSpec
+from divtools.spec.train_data import DataSpec, HfDataSpec
+from divtools.spec.trl_args import RESERVED_ARGS, check_args, config_fields
 
 __all__ = [
     "DataSpec",
@@ -35,81 +33,6 @@ __all__ = [
     "TrainSpec",
     "check_args",
 ]
-
-_FIELDS_FILE = Path(__file__).resolve().parent.parent / "builtins" / "data" / "trl_config_fields.json"
-
-#: config fields divtools sets itself, per stage kind, and where the spec sets them instead
-RESERVED_ARGS: dict[str, dict[str, str]] = {
-    "_all": {
-        "output_dir": "output.dir (each stage writes to output.dir/<stage name>)",
-        "seed": "the spec's top-level seed",
-        "resume_from_checkpoint": "rerun the same spec: divtools resumes from the last checkpoint",
-        "model_init_kwargs": "model (path, revision, dtype)",
-    },
-    "preference": {
-        "beta": "objective.beta",
-        "loss_type": "objective.loss_type",
-        "loss_weights": "the objective",
-        "precompute_ref_log_probs": "reference: precomputed",
-        "use_weighting": "the objective (WPO weighting is not a per-example weight)",
-    },
-    "sft": {"completion_only_loss": "always on: the loss covers response tokens only"},
-}
-
-
-@functools.lru_cache(maxsize=1)
-def _fields() -> dict[str, dict[str, list[str]]]:
-    return json.loads(_FIELDS_FILE.read_text(encoding="utf-8"))["fields"]
-
-
-def _kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "str"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if isinstance(value, dict):
-        return "dict"
-    return type(value).__name__
-
-
-def check_args(stage_kind: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Refuse unknown, reserved or mistyped ``args`` keys for a stage of ``stage_kind`` (every
-    bad key at once: one error each)."""
-    from pydantic_core import PydanticCustomError
-
-    from divtools.registry import suggest
-    from divtools.spec.base import raise_all
-
-    allowed = _fields()[stage_kind]
-    reserved = {**RESERVED_ARGS["_all"], **RESERVED_ARGS.get(stage_kind, {})}
-    problems: list[str] = []
-    for key, value in args.items():
-        if key in reserved:
-            problems.append(f"args.{key} is set by divtools; use {reserved[key]}")
-            continue
-        if key not in allowed:
-            hint = trl_names.pointer(trl_names.ARGS, key) or suggest(key, sorted(allowed))
-            problems.append(
-                f"unknown args key '{key}'{hint}: not a field of the TRL config for '{stage_kind}' stages"
-            )
-            continue
-        kinds = allowed[key]
-        got = _kind_of(value)
-        ok = "any" in kinds or got in kinds or (got == "int" and "float" in kinds)
-        if not ok:
-            problems.append(f"args.{key} must be {' or '.join(kinds)}, got {got} ({value!r})")
-    if problems:  # no context given: the messages are not templates
-        raise_all("args", [PydanticCustomError("bad_args", p) for p in problems], args)
-    return args
-
 
 class ModelSpec(SpecModel):
     """A model to load with ``from_pretrained`` (never with remote code unless asked)."""
@@ -150,79 +73,6 @@ class LoraSpec(SpecModel):
     """Modules to adapt: 'all-linear' or a list of module names."""
 
 
-def _dataset_ref(value: str, info: ValidationInfo) -> str:
-    """A local folder (relative paths resolve against the spec's folder) or a hub id, as written."""
-    value = value.strip()
-    if not value:
-        raise ValueError("give a dataset: a Hugging Face hub id or a local folder")
-    expanded = os.path.expanduser(value)
-    base = (info.context or {}).get("base_dir")
-    if os.path.isabs(expanded) or base is None:
-        return expanded
-    candidate = Path(base) / expanded
-    if value.startswith(("./", "../", "~")) or candidate.exists():
-        return os.path.normpath(candidate)
-    return expanded
-
-
-class HfDataSpec(SpecModel):
-    """Preference pairs read straight from a Hugging Face dataset: a hub id, a folder written by
-    ``Dataset.save_to_disk`` / ``DatasetDict.save_to_disk``, or a folder of data files
-    (``datasets.load_dataset`` / ``load_from_disk``). Rows need text columns prompt, chosen and
-    rejected (rename others with ``columns``); weighted objectives also need their weight column."""
-
-    hf_dataset: str
-    """Hub id (e.g. trl-lib/ultrafeedback_binarized) or local folder (relative to the spec file)."""
-    config: str | None = None
-    """Dataset configuration (subset) name."""
-    split: str = "train"
-    """Split to read."""
-    revision: str | None = None
-    """Hub revision (branch, tag or commit) to pin."""
-    columns: dict[str, str] = Field(default_factory=dict)
-    """divtools column -> the dataset's column, e.g. {prompt: question, chosen: response_j, rejected: response_k}."""
-
-    @field_validator("hf_dataset")
-    @classmethod
-    def _where(cls, v: str, info: ValidationInfo) -> str:
-        return _dataset_ref(v, info)
-
-    # the attributes divtools.data.sources' Hugging Face loader reads
-    data_files: ClassVar[None] = None
-    cache_dir: ClassVar[None] = None
-
-    def __str__(self) -> str:  # how messages name it, like a file path
-        return f"{self.hf_dataset} (split {self.split})"
-
-
-def _data_source_kind(value: Any) -> str:
-    return "<hf_dataset>" if isinstance(value, (dict, HfDataSpec)) else "<file>"
-
-
-#: prepared pairs: a JSONL/Parquet file, or {hf_dataset: ...}. The tags are written <...> so that
-#: messages leave them out of the field's location (divtools.spec.loading.format_errors).
-PairsSource = Annotated[
-    Union[Annotated[InputPath, Tag("<file>")], Annotated[HfDataSpec, Tag("<hf_dataset>")]],
-    Discriminator(_data_source_kind),
-]
-
-
-class DataSpec(SpecModel):
-    """The preference data: ``run: prepare`` output (JSONL or Parquet), or a Hugging Face dataset."""
-
-    familiar_names: ClassVar[dict[str, str]] = trl_names.DATA
-
-    train: PairsSource
-    """Training pairs: a prepared file (prompt, chosen, rejected, weight, chosen_score, rejected_score,
-    ids, pair_builder) or a Hugging Face dataset: {hf_dataset: NAME or FOLDER, split: train}."""
-    eval: PairsSource | None = None
-    """Optional held-out pairs (a file or {hf_dataset: ..., split: test}), evaluated every ``args.eval_steps``."""
-    chat_template: Literal["auto", "always", "never"] = "auto"
-    """Wrap prompt/response as chat messages: auto = when the tokenizer has a chat template."""
-    limit: int | None = Field(None, ge=1)
-    """Use only the first N rows (quick trials)."""
-
-
 class _Stage(SpecModel):
     familiar_names: ClassVar[dict[str, str]] = trl_names.STAGE
     #: which TRL config class this stage's args fill (a key of the fields snapshot)
@@ -231,7 +81,7 @@ class _Stage(SpecModel):
     @classmethod
     def unknown_key_hint(cls, key: str, known: list[str]) -> str:
         hint = trl_names.pointer(cls.familiar_names, key)
-        if not hint and cls.args_kind and key in _fields()[cls.args_kind]:
+        if not hint and cls.args_kind and key in config_fields()[cls.args_kind]:
             hint = f" (a TRL config field: write it under args, e.g. args: {{{key}: ...}})"
         return hint or super().unknown_key_hint(key, known)
 
