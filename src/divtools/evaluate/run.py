@@ -20,17 +20,15 @@ Nothing here imports torch; metrics, scorers and backends import what they need 
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from divtools.api import measure_groups
 from divtools.errors import DivtoolsError, UserError
 from divtools.evaluate.bootstrap import aggregate
 from divtools.evaluate.effective import effective_diversity, thresholds_for
+from divtools.evaluate.measure import mean_or_nan, metric_values, missing_scores, samples_jsonl, score_samples
 from divtools.evaluate.protocol import (
     Protocol,
     SystemSamples,
@@ -56,20 +54,8 @@ __all__ = ["REPORT_FORMAT", "SAMPLES_FILE", "compute_report", "evaluate", "run"]
 REPORT_FORMAT = "divtools.evaluate.report/1"
 #: every evaluated sample (text, scores, deviations), written next to report.json
 SAMPLES_FILE = "samples.jsonl"
-#: groups handed to one Metric.groups call (embedding metrics encode a chunk in one batch)
-METRIC_CHUNK = 64
-#: samples handed to one Scorer.score call
-SCORER_CHUNK = 256
-
-
 #: where generated systems' samples go; kept by ``on_existing: restart`` (see RunDir.open)
 GENERATIONS_DIR = "generations"
-
-def _progress(total: int, desc: str, quiet: bool, unit: str):
-    from divtools.progress import progress  # a bar on a terminal, plain lines in a log
-
-    return progress(total, desc, unit=unit, quiet=quiet)
-
 
 def run(spec: Any, *, quiet: bool = False) -> Path:
     """Run an evaluate spec; returns the path of ``report.json``."""
@@ -215,103 +201,9 @@ def _resolve_protocol(spec: Any, out_dir: Path, quiet: bool) -> tuple[Protocol, 
 
 
 # ---------------------------------------------------------------- measuring
-def _metric_values(metric: Any, system: SystemSamples, pids: list[str], label: str,
-                   quiet: bool, extras: dict[str, dict[str, float]] | None = None,
-                   ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Per prompt: the group's diversity, and each sample's deviation (for samples.jsonl);
-    the metric's secondary values (``GroupResult.extras``) go into ``extras[name][pid]``."""
-    out: dict[str, float] = {}
-    deviations: dict[str, np.ndarray] = {}
-    bar = _progress(len(pids), f"{label} [{system.name}]", quiet, "prompt")
-    try:
-        for start in range(0, len(pids), METRIC_CHUNK):
-            chunk = pids[start:start + METRIC_CHUNK]
-            results = measure_groups(metric, [[s.response for s in system.groups[pid]] for pid in chunk],
-                                     [system.groups[pid][0].prompt for pid in chunk])
-            if len(results) != len(chunk):
-                raise DivtoolsError(f"metric '{label}' returned {len(results)} results for {len(chunk)} groups")
-            for pid, result in zip(chunk, results):
-                out[pid] = float(result.diversity)
-                deviations[pid] = np.asarray(result.deviation, dtype=np.float64)
-                if extras is not None:
-                    for name, value in getattr(result, "extras", {}).items():
-                        extras.setdefault(name, {})[pid] = float(value)
-            bar.update(len(chunk))
-    finally:
-        bar.close()
-    return out, deviations
-
-
-def _scores(scorer: Any, samples: list[Sample], label: str, system: str, quiet: bool) -> np.ndarray:
-    out = np.empty(len(samples), dtype=np.float64)
-    bar = _progress(len(samples), f"{label} [{system}]", quiet, "sample")
-    try:
-        for start in range(0, len(samples), SCORER_CHUNK):
-            chunk = samples[start:start + SCORER_CHUNK]
-            values = np.asarray(scorer.score([s.prompt for s in chunk], [s.response for s in chunk],
-                                             [s.row for s in chunk]), dtype=np.float64)
-            if values.shape != (len(chunk),):
-                raise DivtoolsError(f"scorer '{label}' returned {values.shape} scores for {len(chunk)} samples")
-            out[start:start + len(chunk)] = values
-            bar.update(len(chunk))
-    finally:
-        bar.close()
-    return out
-
-
-def _missing_scores(scorer: Any, scores: np.ndarray, before: int, spec: Any, label: str, system: str) -> dict[str, Any]:
-    """How many of a system's samples the scorer left without a score (NaN), with a few of the
-    scorer's own explanations; past the scorer's ``max_missing_share`` a user error (exit 2)."""
-    count = int(np.count_nonzero(~np.isfinite(scores)))
-    examples = list(getattr(scorer, "unscored", ())[before:before + 3])
-    record = {"count": count, "of": len(scores), "share": count / len(scores) if len(scores) else 0.0,
-              "examples": examples, "notes": list(getattr(scorer, "notes", ()))}
-    index, params = next((i, s) for i, s in enumerate(spec.scorers) if s.display == label)
-    if count and record["share"] > params.max_missing_share:
-        shown = "; ".join(examples) or "(the scorer gave no reason)"
-        raise UserError(
-            f"scorer '{label}' left {count} of {len(scores)} samples of system '{system}' without a score "
-            f"({record['share']:.1%}, more than max_missing_share {params.max_missing_share:g}); e.g. {shown}. "
-            "Use a stronger judge, raise reask, or raise max_missing_share to accept the gaps",
-            field=f"scorers[{index}].max_missing_share",
-        )
-    return record
-
-
-def _mean_or_nan(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    return float(finite.mean()) if len(finite) else math.nan
-
-
 def compute_report(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     """The report (a JSON-able dict) for ``spec``; writes nothing but generations."""
     return evaluate(spec, quiet=quiet, out_dir=out_dir)[0]
-
-
-def _finite_or_none(values: Any, k: int) -> float | None:
-    if values is None or k >= len(values):
-        return None
-    v = float(values[k])
-    return v if math.isfinite(v) else None
-
-
-def _samples_jsonl(systems: list[SystemSamples], scores: dict[str, dict[str, dict[str, np.ndarray]]],
-                   labels: list[str], deviations: dict[str, dict[str, dict[str, np.ndarray]]],
-                   metric_labels: list[str]) -> str:
-    """One line per evaluated sample: where it came from, its text, each scorer's value and its
-    deviation under each metric (what report.html's sample browser and ``human-eval make`` read)."""
-    lines = []
-    for system in systems:
-        for pid in system.groups:
-            for k, sample in enumerate(system.groups[pid]):
-                values = {label: _finite_or_none(scores[system.name][label].get(pid), k) for label in labels}
-                devs = {label: _finite_or_none(deviations[system.name][label].get(pid), k)
-                        for label in metric_labels}
-                row = {"system": system.name, "prompt_id": pid, "k": k, "id": sample.row.get("id"),
-                       "sample": sample.sample, "response": sample.response, "scores": values,
-                       "deviations": devs}
-                lines.append(json.dumps(row, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
-    return "".join(lines)
 
 
 def _validate_scorers(spec: Any, scorers: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -365,7 +257,7 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
         sample_deviations[system.name] = {}
         for label in metric_labels:
             extras: dict[str, dict[str, float]] = {}
-            values, sample_deviations[system.name][label] = _metric_values(metrics[label], system, pids, label, quiet, extras)
+            values, sample_deviations[system.name][label] = metric_values(metrics[label], system, pids, label, quiet, extras)
             res[label] = aggregate(values, seed=spec.seed, samples=spec.bootstrap_samples, system=system.name, label=label)
             if extras:  # e.g. utility_k's patience sweep, each aggregated like the main value
                 res[label]["extras"] = {name: aggregate(v, seed=spec.seed, samples=spec.bootstrap_samples,
@@ -375,12 +267,12 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
         sample_scores[system.name] = {}
         for label in scorer_labels:
             before = len(getattr(scorers[label], "unscored", ()))
-            scores = _scores(scorers[label], flat, label, system.name, quiet)
+            scores = score_samples(scorers[label], flat, label, system.name, quiet)
             per_sample = {pid: scores[i * protocol.n:(i + 1) * protocol.n] for i, pid in enumerate(pids)}
             sample_scores[system.name][label] = per_sample
-            per_prompt = {pid: _mean_or_nan(v) for pid, v in per_sample.items()}
+            per_prompt = {pid: mean_or_nan(v) for pid, v in per_sample.items()}
             res[label] = aggregate(per_prompt, seed=spec.seed, samples=spec.bootstrap_samples, system=system.name, label=label)
-            res[label]["missing"] = _missing_scores(scorers[label], scores, before, spec, label, system.name)
+            res[label]["missing"] = missing_scores(scorers[label], scores, before, spec, label, system.name)
         results[system.name] = res
 
     effective = None
@@ -449,7 +341,7 @@ def evaluate(spec: Any, *, quiet: bool = False, out_dir: Path | None = None) -> 
         "length_control": length,
         "scorer_validation": validation,
     }
-    samples = _samples_jsonl(systems, sample_scores, scorer_labels, sample_deviations, metric_labels)
+    samples = samples_jsonl(systems, sample_scores, scorer_labels, sample_deviations, metric_labels)
     return report, samples
 
 
