@@ -115,6 +115,10 @@ def main() -> None:
 
             texts = [json.loads(line)["text"] for line in KJV.read_text(encoding="utf-8").splitlines() if line.strip()]
             model = str(build_tiny_causal_lm(texts, work / "tiny-lm", seed=0, hidden_size=256, num_layers=4))
+        else:  # a preset or .gguf file: materialised once here, so no run pays for it
+            from divtools.models.resolve import resolve_model_ref
+
+            model = resolve_model_ref(model)
         pairs = work / "pairs.jsonl"
         _pairs(pairs, args.pairs)
         runs = []
