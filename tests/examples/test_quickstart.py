@@ -71,6 +71,9 @@ def test_quickstart_runs_and_is_reproducible(tmp_path):
     assert set(report["results"]) == {"human", "sft", "dpo", "ddpo"}
     for name in ("report.md", "report.html", "quality_vs_diversity.png", "effective_diversity.png"):
         assert (root / "evaluate" / name).exists()
+    # report.md points a person at every sample
+    assert "[samples.jsonl](samples.jsonl)" in (root / "evaluate" / "report.md").read_text()
+    assert (root / "evaluate" / "samples.jsonl").stat().st_size > 0
     summary = json.loads((root / "prepare" / "summary.json").read_text())
     assert summary["cleaning_dropped"]["responses_total"] == 4  # the data card's 4 bad rows
     run_reduced(root)  # restart every step: everything is recomputed from scratch

@@ -171,8 +171,9 @@ def _missing_scores(report: Mapping[str, Any]) -> list[str]:
     return ["", "## Missing scores", "", *lines] if lines else []
 
 
-def render_markdown(report: Mapping[str, Any], digits: int = 3) -> str:
-    """report.md: the protocol line, the headline table and pointers to the rest."""
+def render_markdown(report: Mapping[str, Any], digits: int = 3, *, samples_file: str | None = None) -> str:
+    """report.md: the protocol line, the headline table and pointers to the rest (the samples
+    file published next to it, when there is one)."""
     lines = ["# Evaluation report", ""]
     merged = report.get("merged_from")
     if merged:
@@ -180,6 +181,9 @@ def render_markdown(report: Mapping[str, Any], digits: int = 3) -> str:
     lines += [protocol_line(report), ""]
     lines += results_table(report, headline_labels(report), digits)
     lines += ["", f"Every metric and scorer and the effective-diversity sweep: [{APPENDIX}]({APPENDIX})."]
+    if samples_file:
+        lines += ["", f"Every sample (generated and human) with its prompt: [{samples_file}]({samples_file}), one JSON "
+                      "object per line; `report.html`, when written, shows them side by side per prompt."]
     lines += _incomplete(report)
     lines += _degenerate(report)
     lines += _missing_scores(report)
@@ -224,5 +228,7 @@ class MarkdownReporter(Reporter):
 
     def write(self, report: Mapping[str, Any], out_dir: Path) -> list[Path]:
         out_dir = Path(out_dir)
-        return [write_text(out_dir / "report.md", render_markdown(report, self.digits)),
+        # evaluate publishes samples.jsonl before the reporters run (divtools.reporters)
+        samples = "samples.jsonl" if (out_dir / "samples.jsonl").exists() else None
+        return [write_text(out_dir / "report.md", render_markdown(report, self.digits, samples_file=samples)),
                 write_text(out_dir / APPENDIX, render_appendix(report, self.digits))]
