@@ -82,12 +82,12 @@ SETTINGS = {
         "samples": 8,
     },
     "smollm2": {
-        "sft": {"learning_rate": 1e-3, "num_train_epochs": 2, "per_device_train_batch_size": 8, "logging_steps": 100},
-        "po": {"learning_rate": 5e-4, "num_train_epochs": 2, "per_device_train_batch_size": 8, "logging_steps": 100},
-        "orpo": {"learning_rate": 5e-4, "num_train_epochs": 2, "per_device_train_batch_size": 8, "logging_steps": 100},
+        "sft": {"learning_rate": 1e-3, "num_train_epochs": 1, "per_device_train_batch_size": 8, "logging_steps": 2},
+        "po": {"learning_rate": 5e-4, "num_train_epochs": 1, "per_device_train_batch_size": 8, "logging_steps": 2},
+        "orpo": {"learning_rate": 5e-4, "num_train_epochs": 1, "per_device_train_batch_size": 8, "logging_steps": 2},
         "lora": {"r": 16, "alpha": 32},
         "backend": {"kind": "transformers", "max_new_tokens": 10, "batch_size": 8, "repetition_penalty": 1.0},
-        "config": {"n_prompts": 24, "n_eval_prompts": 8, "pool_size": 8},
+        "config": {"n_prompts": 16, "n_eval_prompts": 8, "pool_size": 8},
         "samples": 8,
     },
 }
