@@ -81,17 +81,21 @@ def test_preference_loss_counts_response_tokens_only(real_spec, tmp_path, monkey
         trainer.compute_loss(trainer.model, batch)
     got = seen[0]["chosen_logps"]
 
-    rows = [trainer.train_dataset[i] for i in range(2)]
+    # the batch's rows are the sampler's: find each chosen sequence's dataset row (prompt ids and
+    # chosen ids as TRL tokenised them), then sum the response tokens' log-probs by hand
+    half = got.shape[0]
+    rows = [trainer.train_dataset[i] for i in range(len(trainer.train_dataset))]
     base = trainer.model.get_base_model()
-    expected = []
-    with torch.no_grad():
-        for row in rows:
-            ids = row["prompt_ids"] + row["chosen_ids"]
-            logp = torch.log_softmax(base(torch.tensor([ids])).logits[0].double(), -1)
-            n = len(row["prompt_ids"])
-            expected.append(sum(logp[n + i - 1, t].item() for i, t in enumerate(row["chosen_ids"])))
-    # the dataloader's order is the sampler's: match each batch row by its value
-    assert sorted(got.tolist()) == pytest.approx(sorted(expected), rel=1e-4)
+    for i in range(half):
+        seq = batch["input_ids"][i][batch["attention_mask"][i] == 1].tolist()
+        (row,) = [r for r in rows if r["prompt_ids"] + r["chosen_ids"] == seq][:1]
+        n = len(row["prompt_ids"])
+        with torch.no_grad():
+            logp = torch.log_softmax(base(torch.tensor([seq])).logits[0].double(), -1)
+        response_only = sum(logp[n + k - 1, t].item() for k, t in enumerate(row["chosen_ids"]))
+        with_prompt = response_only + sum(logp[k - 1, t].item() for k, t in enumerate(row["prompt_ids"]) if k > 0)
+        assert got[i].item() == pytest.approx(response_only, rel=1e-4)
+        assert abs(got[i].item() - with_prompt) > 1.0  # a prompt token in the sum would show
 
 
 def test_sft_labels_cover_response_and_eos_only(real_spec, tmp_path, monkeypatch):
