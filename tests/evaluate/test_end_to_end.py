@@ -89,16 +89,19 @@ def test_generate_score_and_report(tiny_models, tmp_path):
     md = (out / "report.md").read_text()
     # the gold system is marked as human data unless its name says so already (reporters.display_name)
     assert "| human | 3 |" in md and "| tiny | 3 |" in md and "reward" in md
+    from divtools.builtins.reporters import PlotReporterParams as PlotReporterDefaults
+
     png = (out / "quality_vs_diversity.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    assert (width, height) == (2 * 4 * 40, 2 * int(3.5 * 40))  # 2 metrics x 2 scorers
+    width = int.from_bytes(png[16:20], "big")
+    assert width == int(PlotReporterDefaults().width * 40)  # one paper column (85 mm) at the spec's dpi 40
     from divtools.builtins.reporters import PlotReporterParams
     from divtools.reporters.plot_report import quality_vs_diversity_figure
 
+    # the paper's panel: the main quality scorer (reward, never length) against the first metric
     fig = quality_vs_diversity_figure(report, PlotReporterParams())
-    assert [(ax.get_xlabel().split()[0], ax.get_ylabel()) for ax in fig.axes] == [
-        ("d1", "reward"), ("d2", "reward"), ("d1", "length"), ("d2", "length")]
+    (ax,) = fig.axes
+    assert ax.get_xlabel().split()[0] == "d1" and ax.get_ylabel().startswith("reward")
     assert (out / "effective_diversity.svg").exists()
 
     # a rerun of the same spec resumes: nothing is regenerated, the report is the same
