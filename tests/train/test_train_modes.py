@@ -111,9 +111,10 @@ def test_eval_data_is_evaluated_with_the_objective(tmp_path, tiny_lm_dir, pairs_
     from divtools.train.run import run
 
     args = {**ARGS, "eval_strategy": "steps", "eval_steps": 3, "per_device_eval_batch_size": 4}
+    # eval data is given in the spec: validation refuses eval_strategy without it
     spec = train_spec(tmp_path, tiny_lm_dir, pairs_file, [
-        {"name": "d", "kind": "preference", "init": "base", "objective": {"kind": "ddpo"}, "args": args}])
-    spec.data.eval = pairs_file
+        {"name": "d", "kind": "preference", "init": "base", "objective": {"kind": "ddpo"}, "args": args}],
+        data={"train": str(pairs_file), "eval": str(pairs_file)})
     out = run(spec, quiet=True)
     evals = [r for r in log_records(out / "d" / "log.jsonl") if "eval_loss" in r]
     assert len(evals) == 1 and evals[0]["step"] == 3
