@@ -106,7 +106,10 @@ def test_sft_labels_cover_response_and_eos_only(real_spec, tmp_path, monkeypatch
     tok = trainer.processing_class
     by_prompt = {p: g for p, g, _ in STORIES}
     for row in trainer.train_dataset.select(range(3)):
-        ids, mask = row["input_ids"], row["completion_mask"]
+        # what the loss sees: the collated batch's labels (-100 = not in the loss)
+        batch = trainer.data_collator([row])
+        ids = batch["input_ids"][0].tolist()
+        mask = (batch["labels"][0] != -100).int().tolist()
         first = mask.index(1)
         assert set(mask[first:]) == {1} and set(mask[:first]) == {0}  # one contiguous response span
         text = tok.decode(ids[:first])
