@@ -33,15 +33,12 @@ def _probe(args):
     return out, float(tail[1]), int(tail[3]), tail[5] == "True", tail[7] == "True"
 
 
-def test_validate_never_imports_torch_and_is_fast():
-    out, elapsed, code, torch_loaded, transformers_loaded = _probe(["validate", str(SPECS / "metric_only.yaml")])
+def test_validate_never_imports_torch():
+    # how long validate takes is measured by benchmarks/validate_startup.py (tests do not time)
+    out, _, code, torch_loaded, transformers_loaded = _probe(["validate", str(SPECS / "metric_only.yaml")])
     assert code == 0, out.stderr
     assert "ok (run: evaluate)" in out.stdout
     assert not torch_loaded and not transformers_loaded
-    # issue #2's budget: under 0.5 s from importing the CLI to the verdict (measured 0.22-0.28 s
-    # on the 2-core machine); the best of three runs, so one scheduling hiccup does not fail it
-    best = min([elapsed] + [_probe(["validate", str(SPECS / "metric_only.yaml")])[1] for _ in range(2)])
-    assert best < 0.5, best
 
 
 def test_help_list_and_plugins_never_import_torch():
