@@ -44,7 +44,10 @@ from benchmarks.method_task import (  # noqa: E402
     analyse,
     build_tiny_model,
     evaluate_spec,
+    grpo_spec,
+    online_spec,
     prepare_spec,
+    prompts_file,
     run,
     train_spec,
     write_task,
@@ -69,6 +72,10 @@ OBJECTIVES = {
     "dorpo": ({"kind": "dorpo"}, "paper"),
 }
 
+#: the on-policy variants (issue: on-policy training), each from SFT with the same reward model
+#: (Bradley-Terry on the offline pairs) as their only quality signal; "2r": 2 rounds of run: online
+ONLINE = ("online_dpo_2r", "online_ddpo_2r", "grpo")
+
 #: per model: how it is loaded and trained, and sampled
 SETTINGS = {
     "tiny": {
@@ -76,6 +83,11 @@ SETTINGS = {
                 "per_device_train_batch_size": 32, "logging_steps": 100},
         "po": {"learning_rate": 5e-4, "num_train_epochs": 3, "per_device_train_batch_size": 8, "logging_steps": 100},
         "orpo": {"learning_rate": 5e-4, "num_train_epochs": 3, "per_device_train_batch_size": 8, "logging_steps": 100},
+        "rm": {"learning_rate": 1e-3, "num_train_epochs": 3, "per_device_train_batch_size": 16, "logging_steps": 100},
+        # each round trains on one pair per prompt (64), so more epochs than offline's 168 pairs
+        "online": {"learning_rate": 5e-4, "num_train_epochs": 4, "per_device_train_batch_size": 8,
+                   "logging_steps": 100},
+        "grpo": {"learning_rate": 5e-4, "num_train_epochs": 1, "logging_steps": 100, "temperature": 1.0},
         "lora": None,
         "backend": {"kind": "transformers", "max_new_tokens": 8, "batch_size": 16, "repetition_penalty": 1.0},
         "config": {"n_prompts": 64, "n_eval_prompts": 32, "pool_size": 8},
@@ -104,6 +116,28 @@ def _stages(settings: dict, objectives: list[str], data: dict[str, Path]) -> lis
     return stages
 
 
+def _on_policy(root: Path, settings: dict, variants: list[str], data: dict[str, Path], seed: int) -> dict[str, tuple[Path, float]]:
+    """Train the on-policy variants from SFT; {variant: (model folder, seconds)}."""
+    train = root / "train"
+    prompts = prompts_file(data.get("paper") or next(iter(data.values())), root / "train_prompts.jsonl")
+    eval_prompts = prompts_file(root / "eval_src.jsonl", root / "eval_prompts.jsonl")
+    common = {"start": train / "sft", "prompts": prompts, "reward": train / "rm", "seed": seed}
+    out: dict[str, tuple[Path, float]] = {}
+    for name in variants:
+        t = time.perf_counter()
+        if name == "grpo":
+            run(grpo_spec(root / "grpo", samples=settings["samples"], args=settings["grpo"],
+                          max_new_tokens=settings["backend"]["max_new_tokens"], **common), root)
+            out[name] = (root / "grpo" / "grpo", time.perf_counter() - t)
+        else:
+            folder = root / name
+            run(online_spec(folder, eval_prompts=eval_prompts, rounds=2, samples=settings["samples"],
+                            backend=settings["backend"], stage_args=settings["online"],
+                            deviation=name.startswith("online_ddpo"), **common), root)
+            out[name] = (folder / "round-2" / "train" / "policy", time.perf_counter() - t)
+    return out
+
+
 def run_seed(root: Path, model: str, seed: int, objectives: list[str], config: TaskConfig) -> dict:
     settings = SETTINGS[model]
     root.mkdir(parents=True, exist_ok=True)
@@ -114,7 +148,9 @@ def run_seed(root: Path, model: str, seed: int, objectives: list[str], config: T
         model_spec = {"path": "preset:smollm2-135m-instruct", "dtype": "float32"}
     t0 = time.perf_counter()
     data: dict[str, Path] = {}
-    needed = {OBJECTIVES[o][1] for o in objectives}
+    offline = [o for o in objectives if o in OBJECTIVES]
+    online = [o for o in objectives if o in ONLINE]
+    needed = {OBJECTIVES[o][1] for o in offline} or {"paper"}
     for which in sorted(needed):
         out = root / f"prep-{which}"
         if which == "divpo":
@@ -124,16 +160,24 @@ def run_seed(root: Path, model: str, seed: int, objectives: list[str], config: T
         data[which] = out / "train.jsonl"
     t1 = time.perf_counter()
     base_data = data.get("paper") or next(iter(data.values()))
-    run(train_spec(model_spec, base_data, root / "train", _stages(settings, objectives, data), seed=seed), root)
+    stages = _stages(settings, offline, data)
+    if online:  # the on-policy variants' quality signal, trained on the offline pairs
+        stages.append({"name": "rm", "kind": "reward_model", "init": "sft", "loss": "bradley_terry",
+                       "data": {"train": str(data["paper"])}, "args": settings["rm"]})
+    run(train_spec(model_spec, base_data, root / "train", stages, seed=seed), root)
     t2 = time.perf_counter()
-    systems = {name: root / "train" / name for name in ["sft", *objectives]}
+    seconds = {"prepare": t1 - t0, "train": t2 - t1}
+    systems = {name: root / "train" / name for name in ["sft", *offline]}
+    for name, (folder, secs) in _on_policy(root, settings, online, data, seed).items():
+        systems[name] = folder
+        seconds[name] = secs
+    t2 = time.perf_counter()
     report = run(evaluate_spec(root, root / "eval", systems, samples=settings["samples"], seed=seed,
                                backend=settings["backend"]), root)
     t3 = time.perf_counter()
     stats = analyse(report, seed=seed)
     per_prompt = _per_prompt(report)
-    return {"seed": seed, "stats": stats, "per_prompt": per_prompt,
-            "seconds": {"prepare": t1 - t0, "train": t2 - t1, "evaluate": t3 - t2}}
+    return {"seed": seed, "stats": stats, "per_prompt": per_prompt, "seconds": {**seconds, "evaluate": t3 - t2}}
 
 
 def _per_prompt(report_path: Path) -> dict:
@@ -200,13 +244,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", choices=sorted(SETTINGS), default="tiny")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    ap.add_argument("--objectives", nargs="+", choices=sorted(OBJECTIVES), default=list(OBJECTIVES))
+    ap.add_argument("--objectives", nargs="+", choices=[*OBJECTIVES, *ONLINE], default=None,
+                    help="default: every objective (and, on the tiny model, the on-policy variants)")
     ap.add_argument("--pool-size", type=int, default=None, help="responses per prompt (default: the model's)")
     ap.add_argument("--prompts", type=int, default=None, help="training prompts (default: the model's)")
     ap.add_argument("--out", type=Path, default=Path("runs/method_effect"))
     args = ap.parse_args(argv)
 
     settings = SETTINGS[args.model]
+    if args.objectives is None:
+        args.objectives = [*OBJECTIVES, *ONLINE] if "online" in settings else list(OBJECTIVES)
+    if "online" not in settings and set(args.objectives) & set(ONLINE):
+        ap.error(f"the on-policy variants ({', '.join(ONLINE)}) are set up for --model tiny only; "
+                 f"leave them out of --objectives for --model {args.model}")
     cfg = dict(settings["config"])
     if args.pool_size:
         cfg["pool_size"] = args.pool_size

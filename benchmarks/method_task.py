@@ -24,7 +24,10 @@ __all__ = [
     "break_weights",
     "build_tiny_model",
     "evaluate_spec",
+    "grpo_spec",
+    "online_spec",
     "prepare_spec",
+    "prompts_file",
     "run",
     "train_spec",
     "write_task",
@@ -91,6 +94,52 @@ def train_spec(model: Mapping[str, Any], data: Path, out: Path, stages: Sequence
     """``run: train`` with the given stages (each names its own data when it differs)."""
     return {"run": "train", "seed": seed, "model": dict(model), "data": {"train": str(data)},
             "stages": [dict(s) for s in stages], "output": {"dir": str(out), "on_existing": "restart"}}
+
+
+def prompts_file(rows: Path, dst: Path) -> Path:
+    """The distinct prompts (prompt_id, prompt) of a rows file, in file order: of prepare's
+    ``train.jsonl``, what the on-policy variants sample from (exactly the prompts the offline pairs
+    carry); of ``eval_src.jsonl``, the held-out prompts."""
+    seen: dict[str, str] = {}
+    for line in rows.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            seen.setdefault(row["prompt_id"], row["prompt"])
+    return write_rows(({"prompt_id": p, "prompt": text} for p, text in seen.items()), dst)
+
+
+def online_spec(out: Path, *, start: Path, prompts: Path, eval_prompts: Path, reward: Path, seed: int, rounds: int,
+                samples: int, backend: Mapping[str, Any], stage_args: Mapping[str, Any], deviation: bool) -> dict:
+    """``run: online`` from ``start``: each round samples ``samples`` responses per training
+    prompt, scores them with the reward model at ``reward`` (trained on the offline pairs: the
+    checker's quality is never shown to training), pairs best vs worst and trains one DDPO stage
+    with the paper's TF-IDF deviation weights (``deviation``) or with weights 1 (online DPO)."""
+    return {
+        "run": "online", "seed": seed, "rounds": rounds, "model": {"path": str(start)},
+        "prompts": str(prompts), "samples_per_prompt": samples, "backend": dict(backend),
+        "scorer": {"kind": "reward_model", "model": str(reward), "label": "reward"},
+        "metrics": [TFIDF] if deviation else [], "pair_builder": {"kind": "best_vs_worst"},
+        "weights": {"preset": "paper"},
+        "stage": {"objective": {"kind": "ddpo" if deviation else "dpo"}, "args": dict(stage_args)},
+        # the per-round curve: a held-out metric (distinct-2; TF-IDF drives the weights)
+        "eval": {"prompts": str(eval_prompts), "limit": 8, "samples_per_prompt": 4,
+                 "metrics": [{"kind": "distinct_n", "n": 2, "label": "distinct_2"}]},
+        "output": {"dir": str(out), "on_existing": "restart"},
+    }
+
+
+def grpo_spec(out: Path, *, start: Path, prompts: Path, reward: Path, seed: int, samples: int,
+              max_new_tokens: int, args: Mapping[str, Any]) -> dict:
+    """``run: train`` with one ``grpo`` stage from ``start``: reward = the reward model's score +
+    the completion's TF-IDF deviation within its group of ``samples`` (combine: add; the reward
+    model's scores are unbounded logits, so the product would reward diversity of bad answers)."""
+    return {"run": "train", "seed": seed, "model": {"path": str(start)}, "data": {"train": str(prompts)},
+            "stages": [{"name": "grpo", "kind": "grpo", "init": "base",
+                        "reward": {"quality": {"kind": "reward_model", "model": str(reward)},
+                                   "diversity": TFIDF, "combine": "add"},
+                        "args": {"per_device_train_batch_size": samples, "num_generations": samples,
+                                 "max_completion_length": max_new_tokens, **args}}],
+            "output": {"dir": str(out), "on_existing": "restart"}}
 
 
 def evaluate_spec(root: Path, out: Path, systems: Mapping[str, Path], *, samples: int, seed: int,

@@ -101,6 +101,32 @@ def test_zero_weight_warning_names_the_fix_and_the_floor_preset_silences_it(tmp_
     assert "weight 0" not in err
 
 
+def test_two_response_pools_warning_and_pool_all_gives_the_weights_back(tmp_path, capfd):
+    """best_vs_worst keeps two responses per prompt: with weights.pool: pairs each pool's two
+    embedding deviations are equal (each is the cosine distance to the other), so every weight is
+    1 and prepare says so; pool: all measures the winner against every response of its prompt."""
+    tfidf = [{"kind": "embedding_diversity", "label": "tfidf", "embedder": {"kind": "tfidf"}}]
+    pairs = tmp_path / "pairs"
+    run(spec(pairs, pair_builder={"kind": "best_vs_worst"}, metrics=tfidf, weights={"preset": "paper"}), quiet=True)
+    err = capfd.readouterr().err
+    d = json.loads((pairs / "summary.json").read_text())["diagnostics"]["splits"]["train"]
+    assert d["share_in_two_response_pools"] == 1.0 and d["share_in_constant_pools"] == 1.0
+    assert {r["weight"] for r in read_jsonl(pairs / "train.jsonl")} == {1.0}
+    assert "warning: train: 100% of pairs come from pools whose responses all have the same deviation" in err
+    assert "weights.pool: all" in err
+
+    every = tmp_path / "all"
+    run(spec(every, pair_builder={"kind": "best_vs_worst"}, metrics=tfidf, weights={"preset": "paper", "pool": "all"}),
+        quiet=True)
+    err = capfd.readouterr().err
+    assert len({r["weight"] for r in read_jsonl(every / "train.jsonl")}) > 1
+    assert "same deviation" not in err
+    # no deviation metric: weights are 1 on purpose, nothing to warn about
+    plain = tmp_path / "plain"
+    run(spec(plain, pair_builder={"kind": "best_vs_worst"}, metrics=[]), quiet=True)
+    assert "same deviation" not in capfd.readouterr().err
+
+
 def _rows(weights, chosen_words, rejected_words):
     return [{"prompt_id": f"p{i // 2}", "chosen_id": f"c{i}", "rejected_id": f"r{i}", "weight": w,
              "chosen": " ".join(["word"] * c), "rejected": " ".join(["word"] * r)}

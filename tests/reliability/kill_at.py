@@ -5,6 +5,8 @@ The point comes from the environment, so the tests pick it (seeded) without touc
 - ``KILL_AT_REPLACE=N`` and ``KILL_WHEN=before|after``: at the N-th ``os.replace`` (every atomic
   write in divtools publishes its file with one), before or after the rename;
 - ``KILL_AT_STEP=N``: at the end of training step N (a transformers callback added to each stage);
+  with ``KILL_STAGE_DIR=text``, only in stages whose folder path contains ``text`` (e.g.
+  ``round-2`` of ``run: online``);
 - ``KILL_IN_SAVE=1``: inside the first checkpoint save, after the weights and optimizer are
   written and before ``trainer_state.json`` (a half-written checkpoint folder);
 - ``KILL_AT_GENERATE=N``: when a generation backend is called for the N-th time;
@@ -57,6 +59,7 @@ def _patch_train() -> None:
 
     from divtools.train import stages
 
+    only_in = os.environ.get("KILL_STAGE_DIR", "")
     if step:
         class KillAtStep(transformers.TrainerCallback):
             def on_step_end(self, args, state, control, **kwargs):
@@ -64,7 +67,11 @@ def _patch_train() -> None:
                     _die()
 
         real_callbacks = stages._callbacks
-        stages._callbacks = lambda stage_dir, stage, extra: [*real_callbacks(stage_dir, stage, extra), KillAtStep()]
+        def callbacks(stage_dir, stage, extra):
+            found = real_callbacks(stage_dir, stage, extra)
+            return [*found, KillAtStep()] if only_in in str(stage_dir) else found
+
+        stages._callbacks = callbacks
     if in_save:
         def save_rng_state(self, output_dir):
             _die()

@@ -242,3 +242,46 @@ def test_train_killed_after_a_checkpoint_reruns_to_the_same_weights(tmp_path, ti
 @pytest.mark.slow
 def test_train_killed_inside_a_checkpoint_save_reruns_to_the_same_weights(tmp_path, tiny_lm, train_reference):
     _kill_and_rerun_train(tmp_path, tiny_lm, train_reference, {"KILL_IN_SAVE": "1"})
+
+
+# ---------------------------------------------------------------- online
+@pytest.mark.slow
+def test_online_killed_in_round_2_training_resumes_without_redoing_round_1(tmp_path, tiny_lm):
+    """A SIGKILL in the middle of round 2's training (after its first optimizer step): the rerun
+    leaves round 0 and round 1 untouched (same bytes, same modification times) and finishes round 2."""
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"prompt_id": f"p{i}", "prompt": f"Write a proverb about {t}."}) + "\n"
+                               for i, t in enumerate(["wisdom", "folly", "wealth"])))
+    out = tmp_path / "out"
+    spec = {"run": "online", "rounds": 2, "model": str(tiny_lm), "prompts": str(prompts), "samples_per_prompt": 4,
+            "backend": {"kind": "transformers", "max_new_tokens": 10, "batch_size": 4},
+            "scorer": {"kind": "length"}, "metrics": [{"kind": "distinct_n", "n": 1}],
+            "stage": {"objective": {"kind": "ddpo"},
+                      "args": {"per_device_train_batch_size": 1, "max_steps": 3, "save_steps": 1, "logging_steps": 1,
+                               "max_length": 64, "learning_rate": 1e-3}},
+            "eval": {"samples_per_prompt": 2, "limit": 2, "metrics": [{"kind": "self_bleu"}]},
+            "output": {"dir": str(out)}}
+    killed = divtools_run(spec, tmp_path, kill={"KILL_AT_STEP": "2", "KILL_STAGE_DIR": "round-2"}, cache=tmp_path / "c",
+                          timeout=300)
+    assert killed.returncode == SIGKILLED, killed.stderr[-2000:]
+    assert (out / ".done-round-1").exists() and not (out / ".done-round-2").exists()
+    checkpoints = out / "round-2" / "train" / "policy" / "checkpoints"
+    assert list(checkpoints.glob("checkpoint-*")), "round 2 was killed before its first checkpoint"
+
+    def stamps(folder: Path) -> dict[str, tuple[int, bytes]]:
+        return {p.relative_to(out).as_posix(): (p.stat().st_mtime_ns, p.read_bytes())
+                for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    before = {**stamps(out / "round-0"), **stamps(out / "round-1")}
+    done1 = (out / ".done-round-1").read_bytes()
+    rerun = divtools_run(spec, tmp_path, cache=tmp_path / "c", timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert {**stamps(out / "round-0"), **stamps(out / "round-1")} == before  # round 0 and 1 not redone
+    assert (out / ".done-round-1").read_bytes() == done1
+    done2 = json.loads((out / ".done-round-2").read_text())
+    assert done2["sampled_from"] == str(out / "round-1" / "train" / "policy")
+    log = [json.loads(line) for line in (out / "round-2" / "train" / "policy" / "log.jsonl").read_text().splitlines()]
+    steps = [row["step"] for row in log if "loss" in row]
+    assert steps == [1, 2, 3]  # round 2 went on from its checkpoint: no step lost or done twice
+    report = json.loads((out / "online-report.json").read_text())
+    assert [r["round"] for r in report["curve"]] == [0, 1, 2]

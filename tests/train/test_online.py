@@ -59,6 +59,16 @@ def test_spec_checks(tmp_path, prompts_file):
 
     spec = validate_spec(_data(tmp_path, tmp_path, prompts_file), file="o.yaml", base_dir=tmp_path)
     assert spec.stage.name == "policy" and spec.stage.init == "base" and spec.backend.model == str(tmp_path)
+    # deviation among all K samples of a prompt: with pool: pairs, best_vs_worst's two samples would
+    # have one distance-based deviation and every weight would be 1
+    from divtools.train.online import round_specs
+
+    assert round_specs(spec, 1, str(tmp_path))["prepare"]["weights"]["pool"] == "all"
+    floored = validate_spec(_data(tmp_path, tmp_path, prompts_file, weights={"preset": "paper_floor"}), file="o.yaml",
+                            base_dir=tmp_path)
+    assert floored.weights.pool == "all" and floored.weights.preset == "paper_floor"
+    kept = validate_spec(_data(tmp_path, tmp_path, prompts_file, weights={"pool": "pairs"}), file="o.yaml", base_dir=tmp_path)
+    assert round_specs(kept, 1, str(tmp_path))["prepare"]["weights"]["pool"] == "pairs"
     for bad, words in [({"model": {"path": str(tmp_path), "from_config": True}}, "from_config"),
                        ({"stage": {"name": "x", "objective": {"kind": "dpo"}}}, "set by divtools"),
                        ({"rounds": 0}, "rounds")]:

@@ -29,12 +29,14 @@ import numpy as np
 from divtools.correlation import spearman
 from divtools.errors import UserError
 
-__all__ = ["LENGTH_RHO_WARN", "ZERO_WEIGHT_WARN", "diagnose_folder", "diagnose_rows", "format_diagnostics"]
+__all__ = ["LENGTH_RHO_WARN", "CONSTANT_POOL_WARN", "ZERO_WEIGHT_WARN", "diagnose_folder", "diagnose_rows", "format_diagnostics"]
 
 #: share of pairs with weight 0 above which prepare warns
 ZERO_WEIGHT_WARN = 0.2
 #: |Spearman ρ| between weight and chosen length above which prepare warns
 LENGTH_RHO_WARN = 0.3
+#: share of pairs whose pool has one deviation for every response (weight 1) above which prepare warns
+CONSTANT_POOL_WARN = 0.5
 #: weights closer than this to the floor count as floored
 _TOL = 1e-12
 
@@ -61,18 +63,24 @@ def _split_diagnostics(rows: Sequence[Mapping[str, Any]], labels: Sequence[str],
         key = "5+" if s >= 5 else str(s)
         size_counts[key] = size_counts.get(key, 0) + 1
     constant = {}
+    flat: dict[str, set[str]] = {}  # label -> prompts whose pool has one deviation for all its responses
     for lb in labels:
-        count = 0
-        for members in pools.values():
+        flat[lb] = set()
+        for prompt, members in pools.items():
             devs = [m[lb] for m in members.values() if m[lb] is not None]
             if len(devs) >= 2 and max(devs) - min(devs) <= 1e-12 + 1e-9 * max(abs(d) for d in devs):
-                count += 1
-        constant[lb] = count
+                flat[lb].add(prompt)
+        constant[lb] = len(flat[lb])
+    flat_everywhere = set.intersection(*flat.values()) if flat else set()
     gap = chosen_len - rejected_len
+    in_flat = [str(r.get("prompt_id")) in flat_everywhere for r in rows]
+    in_two = [len(pools[str(r.get("prompt_id"))]) == 2 for r in rows]
     return {
         "pairs": n,
         "pools": len(pools),
         "pool_sizes": size_counts,
+        "share_in_constant_pools": float(np.mean(in_flat)),
+        "share_in_two_response_pools": float(np.mean(in_two)),
         "share_zero_weight": float(np.mean(weights == 0)),
         "share_at_floor": (float(np.mean(np.abs(weights - floor) <= _TOL)) if floor is not None else 0.0),
         "weight_length_spearman": spearman(weights, chosen_len),
@@ -98,6 +106,16 @@ def _warnings(split: str, d: Mapping[str, Any], settings: Mapping[str, Any]) -> 
             f"{split}: {zero:.0%} of pairs have weight 0 (more than {ZERO_WEIGHT_WARN:.0%}), so training ignores them: "
             f"weights.preset '{preset}' min-max normalises each pool, giving its least deviating response 0. "
             "Set weights.floor (e.g. 0.2) or weights.preset: paper_floor to keep them, or weights.normalise: zscore")
+    flat = d.get("share_in_constant_pools", 0.0)
+    if settings.get("preset") != "uniform" and flat > CONSTANT_POOL_WARN:
+        msg = (f"{split}: {flat:.0%} of pairs come from pools whose responses all have the same deviation, so "
+               "their weight is 1 and deviation changes nothing for them")
+        if settings.get("pool", "pairs") == "pairs" and d.get("share_in_two_response_pools", 0.0) > CONSTANT_POOL_WARN:
+            # a distance-based deviation of a two-response pool is the same for both: the distance between them
+            msg += (". Most pools hold just the two responses of one pair (weights.pool: pairs, e.g. after "
+                    "best_vs_worst), and a distance to the other response is the same for both: set "
+                    "weights.pool: all to measure deviation over every response of the prompt")
+        out.append(msg)
     rho = d.get("weight_length_spearman")
     if rho is not None and abs(rho) > LENGTH_RHO_WARN:
         side = "longer" if rho > 0 else "shorter"

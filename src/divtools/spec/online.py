@@ -68,8 +68,11 @@ class OnlineSpec(SpecModel):
     pair_builder: Annotated[ComponentParams, Component("pair_builder")] = Field(
         default_factory=lambda: {"kind": "best_vs_worst"})
     """How each round's samples become pairs (any pair builder; DivPO: {kind: divpo, ...})."""
-    weights: WeightsSpec = Field(default_factory=WeightsSpec)
-    """Deviation -> weight settings (as ``run: prepare``)."""
+    weights: WeightsSpec = Field(default_factory=lambda: WeightsSpec(pool="all"))
+    """Deviation -> weight settings (as ``run: prepare``), except that ``pool`` defaults to ``all``:
+    deviation is measured among all K samples of a prompt. (With ``pool: pairs`` and a pair builder
+    that keeps two samples per prompt, such as the default best_vs_worst, both have the same
+    distance-based deviation and every weight is 1.)"""
     stage: PreferenceStage
     """The preference stage trained each round (name, kind and init are set by divtools)."""
     eval: OnlineEvalSpec
@@ -84,6 +87,9 @@ class OnlineSpec(SpecModel):
         data = dict(data)
         if isinstance(data.get("model"), str):
             data["model"] = {"path": data["model"]}
+        weights = data.get("weights")
+        if isinstance(weights, dict) and "pool" not in weights:
+            data["weights"] = {**weights, "pool": "all"}
         stage = data.get("stage")
         if isinstance(stage, dict):
             data["stage"] = {"name": "policy", "kind": "preference", **stage, "init": "base"}
