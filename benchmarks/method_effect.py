@@ -68,6 +68,8 @@ OBJECTIVES = {
     "ddpo_floor": ({"kind": "ddpo"}, "floor"),
     "ddpo_cap": ({"kind": "ddpo"}, "cap"),
     "divpo": ({"kind": "divpo"}, "divpo"),
+    # rho 25 on pools of 8 gives high and low sets of 2 = pairs_per_prompt: no diversity choice left
+    "divpo_rho50": ({"kind": "divpo"}, "divpo50"),
     "orpo": ({"kind": "orpo"}, "paper"),
     "dorpo": ({"kind": "dorpo"}, "paper"),
 }
@@ -123,6 +125,12 @@ def _on_policy(root: Path, settings: dict, variants: list[str], data: dict[str, 
     eval_prompts = prompts_file(root / "eval_src.jsonl", root / "eval_prompts.jsonl")
     common = {"start": train / "sft", "prompts": prompts, "reward": train / "rm", "seed": seed}
     out: dict[str, tuple[Path, float]] = {}
+    if variants:  # the baseline of their cost: the offline DDPO stage alone, from SFT, in its own run
+        t = time.perf_counter()
+        stage = {"name": "ddpo", "kind": "preference", "init": "base", "objective": {"kind": "ddpo"},
+                 "args": settings["po"]}
+        run(train_spec({"path": str(train / "sft")}, data["paper"], root / "ddpo-alone", [stage], seed=seed), root)
+        out["ddpo_paper"] = (train / "ddpo_paper", time.perf_counter() - t)
     for name in variants:
         t = time.perf_counter()
         if name == "grpo":
@@ -138,6 +146,19 @@ def _on_policy(root: Path, settings: dict, variants: list[str], data: dict[str, 
     return out
 
 
+def _train_cost(folder: Path) -> dict[str, float]:
+    """Optimizer steps and TRL's ``train_runtime`` (seconds in ``Trainer.train``, no loading) of a
+    stage folder, or summed over the rounds of a ``run: online`` folder."""
+    logs = sorted(folder.glob("round-*/train/policy/log.jsonl")) or [folder / "log.jsonl"]
+    steps, runtime = 0, 0.0
+    for log in logs:
+        rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+        final = [r for r in rows if "train_runtime" in r][-1]
+        steps += int(final["step"])
+        runtime += float(final["train_runtime"])
+    return {"steps": steps, "train_runtime": runtime}
+
+
 def run_seed(root: Path, model: str, seed: int, objectives: list[str], config: TaskConfig) -> dict:
     settings = SETTINGS[model]
     root.mkdir(parents=True, exist_ok=True)
@@ -150,11 +171,11 @@ def run_seed(root: Path, model: str, seed: int, objectives: list[str], config: T
     data: dict[str, Path] = {}
     offline = [o for o in objectives if o in OBJECTIVES]
     online = [o for o in objectives if o in ONLINE]
-    needed = {OBJECTIVES[o][1] for o in offline} or {"paper"}
+    needed = {OBJECTIVES[o][1] for o in offline} | ({"paper"} if online or not offline else set())
     for which in sorted(needed):
         out = root / f"prep-{which}"
-        if which == "divpo":
-            run(prepare_spec(root, out, seed=seed, divpo=True), root)
+        if which.startswith("divpo"):
+            run(prepare_spec(root, out, seed=seed, divpo=True, rho=50.0 if which == "divpo50" else 25.0), root)
         else:
             run(prepare_spec(root, out, seed=seed, weights=WEIGHTS[which]), root)
         data[which] = out / "train.jsonl"
@@ -169,7 +190,7 @@ def run_seed(root: Path, model: str, seed: int, objectives: list[str], config: T
     seconds = {"prepare": t1 - t0, "train": t2 - t1}
     systems = {name: root / "train" / name for name in ["sft", *offline]}
     for name, (folder, secs) in _on_policy(root, settings, online, data, seed).items():
-        systems[name] = folder
+        systems.setdefault(name, folder)
         seconds[name] = secs
     t2 = time.perf_counter()
     report = run(evaluate_spec(root, root / "eval", systems, samples=settings["samples"], seed=seed,
@@ -177,7 +198,10 @@ def run_seed(root: Path, model: str, seed: int, objectives: list[str], config: T
     t3 = time.perf_counter()
     stats = analyse(report, seed=seed)
     per_prompt = _per_prompt(report)
-    return {"seed": seed, "stats": stats, "per_prompt": per_prompt, "seconds": {**seconds, "evaluate": t3 - t2}}
+    cost = {name: {**_train_cost(root / name if name.startswith("online_") else folder),
+                   "wall": seconds.get(name)} for name, folder in systems.items()}
+    return {"seed": seed, "stats": stats, "per_prompt": per_prompt, "cost": cost,
+            "seconds": {**seconds, "evaluate": t3 - t2}}
 
 
 def _per_prompt(report_path: Path) -> dict:
@@ -218,9 +242,9 @@ def combine(runs: list[dict], bootstrap: int = 1000) -> dict:
                 vals = [v for v in vals if v is not None and np.isfinite(v)]
                 avg[p] = float(np.mean(vals)) if vals else float("nan")
             agg = aggregate(avg, seed=0, samples=bootstrap, system=system, label=stat)
-            seed_means = [r["stats"][system][stat]["mean"] for r in runs]
+            seed_means = [m for r in runs if (m := r["stats"][system][stat]["mean"]) is not None]
             out[system][stat] = {"mean": agg["mean"], "ci95": agg["ci95"],
-                                 "seed_min": min(seed_means), "seed_max": max(seed_means)}
+                                 "seed_min": min(seed_means, default=None), "seed_max": max(seed_means, default=None)}
     return out
 
 
@@ -237,6 +261,21 @@ def table(combined: dict, stats: list[str]) -> str:
             lo, hi = e["ci95"]
             cells.append(f"{e['mean']:.2f} [{lo:.2f}, {hi:.2f}]")
         lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def cost_table(runs: list[dict]) -> str:
+    """Per trained system, means over seeds: optimizer steps, seconds inside ``Trainer.train``
+    (all rounds), and the wall time of the on-policy variants' whole run (sampling, scoring,
+    pairs, training, the per-round evaluations) and of the offline DDPO stage alone, from SFT, as
+    their baseline (its own ``run: train``: loading included, the pairs' prepare not)."""
+    lines = ["| system | optimizer steps | seconds in Trainer.train | whole variant, wall s |", "|---|---:|---:|---:|"]
+    for system in runs[0]["cost"]:
+        costs = [r["cost"][system] for r in runs]
+        walls = [c["wall"] for c in costs if c["wall"] is not None]
+        wall = f"{np.mean(walls):.1f}" if walls else "— (inside the shared train run)"
+        lines.append(f"| {system} | {np.mean([c['steps'] for c in costs]):.0f} | "
+                     f"{np.mean([c['train_runtime'] for c in costs]):.2f} | {wall} |")
     return "\n".join(lines)
 
 
@@ -270,9 +309,12 @@ def main(argv: list[str] | None = None) -> int:
         result = run_seed(out / f"seed{seed}", args.model, seed, args.objectives, config)
         print(f"seed {seed}: " + ", ".join(f"{k} {v:.0f} s" for k, v in result["seconds"].items()), flush=True)
         runs.append(result)
+    from divtools.atomic import write_json, write_text
+
+    write_json(out / "per_seed.json", runs)  # kept even if the summary below fails
     combined = combine(runs)
     stats = ["mode_entropy", "rare_share", "modes", "quality_share", "tfidf", "distinct_2", "self_bleu"]
-    md = table(combined, stats)
+    md = table(combined, stats) + "\n\n" + cost_table(runs)
     record = {
         "command": " ".join(["benchmarks/method_effect.py", *(argv if argv is not None else sys.argv[1:])]),
         "model": args.model, "seeds": args.seeds, "task": config_dict(config), "settings": settings,
@@ -281,8 +323,6 @@ def main(argv: list[str] | None = None) -> int:
         "per_seed_seconds": [r["seconds"] for r in runs], "combined": combined,
         "per_seed": [{"seed": r["seed"], "stats": r["stats"]} for r in runs],
     }
-    from divtools.atomic import write_json, write_text
-
     write_json(out / "results.json", record)
     write_text(out / "results.md", md + "\n")
     print(md)

@@ -67,9 +67,10 @@ def build_tiny_model(root: Path, config: TaskConfig) -> Path:
 
 
 def prepare_spec(root: Path, out: Path, *, seed: int, weights: Mapping[str, Any] | None = None,
-                 divpo: bool = False) -> dict:
+                 divpo: bool = False, rho: float = 25.0) -> dict:
     """``run: prepare`` of the training pools: the paper's gap pairs (gap 5, no fallback: every
-    pair is well-formed over scrambled) weighted by TF-IDF deviation, or DivPO pairs."""
+    pair is well-formed over scrambled) weighted by TF-IDF deviation, or DivPO pairs (``rho``:
+    percent of the pool in each of DivPO's high and low sets)."""
     spec: dict[str, Any] = {
         "run": "prepare", "seed": seed,
         "source": {"kind": "jsonl", "path": str(root / "train_src.jsonl"),
@@ -80,7 +81,7 @@ def prepare_spec(root: Path, out: Path, *, seed: int, weights: Mapping[str, Any]
     if divpo:
         # deviation within the whole pool: with the default rho = 25 a pool of 8 gives sets of 2,
         # inside which both responses always have the same deviation
-        spec["pair_builder"] = {"kind": "divpo", "criterion_pool": "group",
+        spec["pair_builder"] = {"kind": "divpo", "criterion_pool": "group", "rho": rho,
                                 "criteria": [{"type": "deviation", "metric": TFIDF}]}
     else:
         spec["pair_builder"] = {"kind": "gap_disjoint", "gap": 5, "fallback": False}
