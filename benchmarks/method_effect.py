@@ -159,8 +159,7 @@ def _train_cost(folder: Path) -> dict[str, float]:
     return {"steps": steps, "train_runtime": runtime}
 
 
-def run_seed(root: Path, model: str, seed: int, objectives: list[str], config: TaskConfig) -> dict:
-    settings = SETTINGS[model]
+def run_seed(root: Path, model: str, seed: int, objectives: list[str], config: TaskConfig, settings: dict) -> dict:
     root.mkdir(parents=True, exist_ok=True)
     write_task(root, config)
     if model == "tiny":
@@ -302,11 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.prompts:
         cfg["n_prompts"] = args.prompts
     config = TaskConfig(seed=0, **cfg)
+    # the evaluation compares with N gold responses per prompt: smaller pools, fewer samples
+    settings = {**settings, "samples": min(settings["samples"], config.pool_size)}
     out = args.out.resolve() / f"{args.model}-pool{config.pool_size}"
     started = time.perf_counter()
     runs = []
     for seed in args.seeds:
-        result = run_seed(out / f"seed{seed}", args.model, seed, args.objectives, config)
+        result = run_seed(out / f"seed{seed}", args.model, seed, args.objectives, config, settings)
         print(f"seed {seed}: " + ", ".join(f"{k} {v:.0f} s" for k, v in result["seconds"].items()), flush=True)
         runs.append(result)
     from divtools.atomic import write_json, write_text

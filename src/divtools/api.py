@@ -243,6 +243,11 @@ class PairBuilder(ABC):
     def build(self, groups: Sequence[Group], *, seed: int) -> list[Pair]:
         """Pairs for all groups."""
 
+    def warnings(self, groups: Sequence[Group]) -> list[str]:
+        """What a user should know about these settings on these groups (prepare prints each
+        line as a warning and keeps it in summary.json); default: nothing."""
+        return []
+
 
 class Objective(ABC):
     """A pure per-example preference loss on log-probabilities: the abstract interface.

@@ -283,3 +283,30 @@ def test_divpo_pool_paired_selects_from_the_gap_disjoint_responses_only():
         assert len(pairs) == 2 and {x.id for p in pairs for x in (p.chosen, p.rejected)} == used
         differs += {x.id for p in everyone.build([group], seed=seed) for x in (p.chosen, p.rejected)} != used
     assert differs > 0  # over all 8 responses the low set is any two of the six 0s
+
+
+def test_divpo_warns_when_its_sets_leave_no_choice(tmp_path, capfd):
+    """rho 25 with 2 pairs per prompt: k = 2 for every n < 12, so DivPO pairs all of both sets and
+    the criterion decides nothing; prepare says so, and rho 50 (k = 4 of 8) is silent."""
+    from divtools.runs import run_spec_data
+
+    criterion = [{"type": "deviation", "metric": {"kind": "distinct_n", "n": 1}}]
+    groups = [make_group(f"p{i}", [f"text {i} {j} " + "w " * j for j in range(8)], scores=list(range(8)))
+              for i in range(4)]
+    (blind,) = build("pair_builder", DivpoParams(criteria=criterion)).warnings(groups)
+    assert blind.startswith("100% of prompts give DivPO sets of at most pairs_per_prompt = 2")
+    assert "at least 12 responses" in blind and divpo_set_size(11, 25) == 2 and divpo_set_size(12, 25) == 3
+    assert build("pair_builder", DivpoParams(criteria=criterion, rho=50)).warnings(groups) == []
+    assert build("pair_builder", DivpoParams(criteria=criterion, pairs_per_prompt=1)).warnings(groups) == []
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(
+        f'{{"prompt": "q{i}", "response": "answer {i} {j} {"w " * j}", "score": {j}}}\n' for i in range(4) for j in range(8)))
+    out = tmp_path / "out"
+    run_spec_data({"run": "prepare", "source": {"kind": "jsonl", "path": str(rows)}, "split": {"eval_fraction": 0.0},
+                   "pair_builder": {"kind": "divpo", "criteria": criterion}, "output": {"dir": str(out)}},
+                  file="s.yaml", base_dir=tmp_path, quiet=True)
+    assert "prepare: warning: train: 100% of prompts give DivPO sets" in capfd.readouterr().err
+    import json
+
+    assert any("DivPO sets" in w for w in json.loads((out / "summary.json").read_text())["diagnostics"]["warnings"])

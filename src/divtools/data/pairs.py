@@ -227,6 +227,22 @@ class Divpo(PairBuilder):
                              responses=[r for r in group.responses if id(r) in used]))
         return out
 
+    def warnings(self, groups: Sequence[Group]) -> list[str]:
+        """Prompts whose sets hold no more responses than the pairs taken from them: every high
+        and low response is paired, so the diversity criterion decides nothing there."""
+        p = self.params
+        sizes = [divpo_set_size(len(g.responses), p.rho, p.min_set_size) for g in groups]
+        sizes = [k for k in sizes if k >= 1]
+        blind = sum(1 for k in sizes if k <= p.pairs_per_prompt)
+        if not sizes or blind / len(sizes) <= 0.5:
+            return []
+        need = next((n for n in range(2, 10_000) if divpo_set_size(n, p.rho, p.min_set_size) > p.pairs_per_prompt), None)
+        return [f"{blind / len(sizes):.0%} of prompts give DivPO sets of at most pairs_per_prompt = {p.pairs_per_prompt} "
+                f"responses (k = min(max({p.min_set_size}, floor(n*rho/100)), floor(n/2)) with rho = {p.rho:g}), so "
+                "every high and low response is paired and the diversity criterion decides nothing: these pairs are "
+                "quality-only. Raise rho (e.g. 50) or lower pairs_per_prompt"
+                + (f" (with rho = {p.rho:g}, prompts need at least {need} responses)" if need else "")]
+
     def build(self, groups: Sequence[Group], *, seed: int) -> list[Pair]:
         p = self.params
         if p.pool == "paired":

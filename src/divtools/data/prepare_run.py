@@ -197,6 +197,7 @@ def run(spec, *, quiet: bool = False) -> Path:
 
     outputs: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
     split_summary: dict[str, Any] = {}
+    builder_notes: list[str] = []
     for name, part in splits.items():
         _say(quiet, f"{name}: pairing {len(part)} prompts with {spec.pair_builder.kind}")
         pairs = builder.build(part, seed=spec.seed)
@@ -210,6 +211,7 @@ def run(spec, *, quiet: bool = False) -> Path:
                 "(are all scores equal, or the gap too large?)",
                 field="pair_builder",
             )
+        builder_notes += [f"{name}: {note}" for note in builder.warnings(part)]
         _say(quiet, f"{name}: {len(pairs)} pairs; deviations with {', '.join(labels) or 'no metric'}")
         weights = weigh_pairs(part, pairs, metrics, settings)
         rows = pair_rows(pairs, weights, labels, system=has_system, builder=spec.pair_builder.kind)
@@ -267,6 +269,7 @@ def run(spec, *, quiet: bool = False) -> Path:
     from divtools.data.diagnostics import diagnose_rows, format_diagnostics
 
     summary["diagnostics"] = diagnose_rows({name: outputs[f"{name}.{formats[0]}"][0] for name in splits}, summary)
+    summary["diagnostics"]["warnings"] += builder_notes
 
     # all computed: now claim the directory (restart wipes it) and write; stale files of an
     # earlier run of this spec on other data go first
