@@ -45,7 +45,7 @@ def default_reply(body: dict[str, Any]) -> list[str]:
 class FakeChatServer:
     """A chat-completions server. ``script`` holds actions for the next requests, consumed in
     order; when it is empty, ``reply(body) -> list[str]`` answers. Actions:
-    ``("status", code[, headers])``, ``("sleep", seconds)`` (then answer normally),
+    ``("status", code[, headers[, body bytes]])``, ``("sleep", seconds)`` (then answer normally),
     ``("raw", bytes)``, ``("json", obj)``.
     """
 
@@ -72,7 +72,7 @@ class FakeChatServer:
                     self.send_response(action[1])
                     for k, v in (action[2] if len(action) > 2 else {}).items():
                         self.send_header(k, v)
-                    payload = b'{"error": {"message": "scripted failure"}}'
+                    payload = action[3] if len(action) > 3 else b'{"error": {"message": "scripted failure"}}'
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -113,6 +113,28 @@ def test_a_server_refusing_constrained_output_is_judged_without_it(chat_server, 
                             "the server refused response_format json_object (HTTP 422); judged without constrained output"]
 
 
+def test_a_server_error_naming_response_format_is_a_refusal_too(chat_server, fast_connection):
+    """llama-cpp-python's server (0.3.16) answers json_schema with HTTP 500 and a pydantic message;
+    the judge retries it like any 500, then drops the form and goes on with json_object. A 500
+    that does not name the field is a server failure and stops the run."""
+    body = (b'{"error": {"message": "1 validation error: {\'type\': \'literal_error\', \'loc\': (\'body\', '
+            b'\'response_format\', \'type\'), \'msg\': \"Input should be \'text\' or \'json_object\'\"}"}}')
+    chat_server.reply = lambda body: ['{"score": 6}']
+    scorer = judge(fast_connection, cache=False)
+    tries = scorer.params.max_retries + 1
+    chat_server.script = [("status", 500, {}, body)] * tries
+    assert scorer.score(["a", "b"], ["x", "y"]).tolist() == [6.0, 6.0]
+    sent = [r["body"].get("response_format", {}).get("type") for r in chat_server.requests]
+    assert sent == ["json_schema"] * tries + ["json_object", "json_object"]
+    assert scorer.notes == ["the server refused response_format json_schema (HTTP 500); trying json_object"]
+
+    chat_server.requests.clear()
+    other = judge(fast_connection, cache=False)
+    chat_server.script = [("status", 500)] * (other.params.max_retries + 1)
+    with pytest.raises(ServerError, match="scripted failure"):
+        other.score(["a"], ["x"])
+
+
 def test_json_object_form_carries_the_schema(chat_server, fast_connection):
     chat_server.reply = lambda body: ['{"score": 3}']
     scorer = judge(fast_connection, constrained="json_object")

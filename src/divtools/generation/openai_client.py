@@ -128,6 +128,7 @@ class ChatClient:
         data = json.dumps(body).encode("utf-8")
         retries = self.connection.max_retries
         last = ""
+        last_status: int | None = None  # the last HTTP status of a retried failure
         for attempt in range(retries + 1):
             request = urllib.request.Request(self._request_url, data=data, headers=self._headers(), method="POST")
             retry_after: float | None = None
@@ -153,20 +154,23 @@ class ChatClient:
                         status=exc.code,
                     ) from None
                 last = f"HTTP {exc.code} ({exc.reason}) {detail}".strip()
+                last_status = exc.code
                 retry_after = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
             except (TimeoutError, socket.timeout) as exc:
-                last = f"no answer within {self.connection.timeout_s:g} s ({type(exc).__name__})"
+                last, last_status = f"no answer within {self.connection.timeout_s:g} s ({type(exc).__name__})", None
             except urllib.error.URLError as exc:
+                last_status = None
                 if isinstance(exc.reason, (TimeoutError, socket.timeout)):
                     last = f"no answer within {self.connection.timeout_s:g} s"
                 else:
                     last = f"connection failed: {redact(str(exc.reason))}"
             except (ConnectionError, http.client.HTTPException) as exc:
-                last = f"connection failed: {type(exc).__name__}: {redact(str(exc))}"
+                last, last_status = f"connection failed: {type(exc).__name__}: {redact(str(exc))}", None
             if attempt == retries:
                 raise ServerError(
                     f"{self.url} failed {retries + 1} time(s) for model '{self.model}'; last: {last}. "
-                    "Raise max_retries/timeout_s, or check the server"
+                    "Raise max_retries/timeout_s, or check the server",
+                    status=last_status,
                 )
             wait = min(self.connection.backoff_max_s, self.connection.backoff_base_s * 2**attempt)
             if retry_after is not None:

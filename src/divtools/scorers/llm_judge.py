@@ -10,7 +10,8 @@ ChatClient`: timeouts, retries with backoff, key from the environment).
 - **Constrained output** (``constrained: auto``, the default): the request carries
   ``response_format`` with a JSON schema ``{"score": number in [min_score, max_score]}``, first in
   OpenAI's form (``json_schema``: OpenAI, vLLM, llama-server), then, if the server refuses it
-  (HTTP 400/422), as ``{type: json_object, schema}`` (llama-cpp-python's server), then none; a
+  (HTTP 400/422, or any HTTP error whose message names ``response_format``: llama-cpp-python's
+  server answers 500), as ``{type: json_object, schema}`` (llama-cpp-python's server), then none; a
   refused form is dropped for the rest of the run and ``notes`` says so.
 - **Reading a reply:** a JSON object with a numeric ``score``, a bare number (``7``, ``7.5``,
   ``7/10``), or text containing ``Score: N`` (the last one counts); it must lie in
@@ -128,7 +129,9 @@ class LLMJudgeScorer(Scorer):
             try:
                 return self.client.chat(messages, **fields, response_format=fmt)[0]
             except ServerError as exc:
-                if exc.status not in (400, 422):
+                # a refusal: 400/422, or another status whose error names the field (llama-cpp-python's
+                # server answers HTTP 500 "response_format.type: Input should be 'text' or 'json_object'")
+                if not (exc.status in (400, 422) or (exc.status is not None and "response_format" in str(exc))):
                     raise
                 with self._lock:  # another thread may have dropped this form already
                     if self._forms and self._forms[0] == fmt["type"]:
