@@ -91,10 +91,11 @@ def prepare_spec(root: Path, out: Path, *, seed: int, weights: Mapping[str, Any]
 
 
 def train_spec(model: Mapping[str, Any], data: Path, out: Path, stages: Sequence[Mapping[str, Any]], *,
-               seed: int) -> dict:
-    """``run: train`` with the given stages (each names its own data when it differs)."""
+               seed: int, on_existing: str = "restart") -> dict:
+    """``run: train`` with the given stages (each names its own data when it differs);
+    ``on_existing: resume`` skips the stages a previous run of the same spec finished."""
     return {"run": "train", "seed": seed, "model": dict(model), "data": {"train": str(data)},
-            "stages": [dict(s) for s in stages], "output": {"dir": str(out), "on_existing": "restart"}}
+            "stages": [dict(s) for s in stages], "output": {"dir": str(out), "on_existing": on_existing}}
 
 
 def prompts_file(rows: Path, dst: Path) -> Path:
