@@ -152,23 +152,30 @@ def test_warnings_fire_beyond_the_stated_levels():
 
 
 @pytest.mark.slow
-def test_the_quickstart_prepare_step_prints_the_zero_weight_warning(tmp_path, capfd):
-    """examples/quickstart.yaml's prepare step (MiniLM + stylometric deviations, the paper preset)
-    into a temporary folder: 43% of its training pairs get weight 0. Its token budget is left
-    out: it drops none of the bundled stories (summary.json's cleaning counts: bot 1, deleted 2,
-    duplicate 1) and would only add the SmolLM2 tokenizer's materialisation, which the
-    quickstart's own test covers."""
+def test_the_quickstart_prepare_step_keeps_every_pair_and_plain_paper_would_warn(tmp_path, capfd):
+    """examples/quickstart.yaml's prepare step (MiniLM + stylometric deviations) into a temporary
+    folder: its paper_floor weights keep every pair, and the same step with plain ``paper`` gives
+    43% of the training pairs weight 0 and warns. Its token budget is left out: it drops none of
+    the bundled stories (summary.json's cleaning counts: bot 1, deleted 2, duplicate 1) and would
+    only add the SmolLM2 tokenizer's materialisation, which the quickstart's own test covers."""
     import yaml
 
     from divtools.runs import run_spec_data
 
     examples = Path(__file__).parents[2] / "examples"
     step = yaml.safe_load((examples / "quickstart.yaml").read_text(encoding="utf-8"))["steps"]["prepare"]
-    step["output"] = {"dir": str(tmp_path / "prepare")}
     step.get("cleaning", {}).pop("max_tokens", None)
-    run_spec_data(step, file=str(examples / "quickstart.yaml"), base_dir=examples, quiet=True)
-    err = capfd.readouterr().err
-    d = json.loads((tmp_path / "prepare" / "summary.json").read_text())["diagnostics"]["splits"]["train"]
-    assert d["share_zero_weight"] > ZERO_WEIGHT_WARN
-    assert f"warning: train: {d['share_zero_weight']:.0%} of pairs have weight 0" in err
-    assert json.loads((tmp_path / "prepare" / "summary.json").read_text())["cleaning_dropped"]["responses_total"] == 4
+    assert step["weights"] == {"preset": "paper_floor"}
+    found = {}
+    for preset in ("paper_floor", "paper"):
+        out = tmp_path / preset
+        run_spec_data({**step, "weights": {"preset": preset}, "output": {"dir": str(out)}},
+                      file=str(examples / "quickstart.yaml"), base_dir=examples, quiet=True)
+        summary = json.loads((out / "summary.json").read_text())
+        found[preset] = (summary["diagnostics"]["splits"]["train"], capfd.readouterr().err)
+        assert summary["cleaning_dropped"]["responses_total"] == 4
+    floor, floor_err = found["paper_floor"]
+    assert floor["share_zero_weight"] == 0 and "weight 0" not in floor_err
+    paper, paper_err = found["paper"]
+    assert paper["share_zero_weight"] > ZERO_WEIGHT_WARN
+    assert f"warning: train: {paper['share_zero_weight']:.0%} of pairs have weight 0" in paper_err

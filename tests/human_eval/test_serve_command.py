@@ -18,7 +18,9 @@ from divtools.cli.main import cli
 
 
 @pytest.mark.slow
-def test_serve_prints_links_stores_answers_and_stops_on_sigint(run_dir, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_prints_links_stores_answers_and_stops_on_sigint(run_dir, tmp_path, stop):
+    """Also when started with SIGINT ignored, as a background job of a non-interactive shell is."""
     made = CliRunner().invoke(cli, ["human-eval", "make", str(run_dir), "--systems", "ddpo", "sft",
                                     "--out", str(tmp_path / "items")])
     assert made.exit_code == 0, made.output
@@ -27,7 +29,8 @@ def test_serve_prints_links_stores_answers_and_stops_on_sigint(run_dir, tmp_path
     cmd = [sys.executable, "-c", "from divtools.cli.main import main; main()", "human-eval", "serve",
            str(tmp_path / "items"), "--annotator", "ann1", "--annotator", "ann2", "--out", str(out), "--port", "0"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         links = dict(proc.stdout.readline().strip().split(": ", 1) for _ in range(2))
         assert set(links) == {"ann1", "ann2"} and all(v.startswith("http://127.0.0.1:") for v in links.values())
@@ -43,7 +46,7 @@ def test_serve_prints_links_stores_answers_and_stops_on_sigint(run_dir, tmp_path
             ("ann2", first["item_id"], "left", "tie")]
         assert not list(Path(tmp_path).glob(".judgements.jsonl.*.tmp"))  # written atomically
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         code = proc.wait(timeout=20)
     assert code == 0, proc.stderr.read()
     assert oct((tmp_path / "judgements.jsonl.links.json").stat().st_mode & 0o777) == "0o600"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -42,6 +43,10 @@ def make(run_dir: Path, systems: tuple[str, str], out_dir: Path, key_path: Path 
     click.echo(f"key (keep it from annotators): {key_path}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @command.command("serve")
 @click.argument("items_dir", type=click.Path(path_type=Path))
 @click.option("--annotator", "annotators", multiple=True, required=True, help="An annotator id (repeat for each).")
@@ -57,6 +62,11 @@ def serve(items_dir: Path, annotators: tuple[str, ...], judgements: Path, port: 
     for name, link in links.items():
         click.echo(f"{name}: {link}")
     click.echo(f"collecting into {judgements}; Ctrl-C stops")
+    # Ctrl-C and SIGTERM stop it cleanly even when it was started with SIGINT ignored (a process
+    # started in the background of a non-interactive shell inherits SIG_IGN, and Python then
+    # never raises KeyboardInterrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
