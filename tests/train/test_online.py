@@ -171,3 +171,17 @@ def test_a_pipeline_run_prints_the_goodhart_warning(tmp_path, capsys):
     assert "WARNING: Goodhart risk: the training signal steps.data.metrics[0] and the evaluation's " \
            "steps.eval.metrics[0] are the same distinct_n" in err
     assert err.count("Goodhart risk") == 1  # self_bleu is held out
+
+
+def test_a_vllm_backend_samples_each_rounds_policy(tmp_path, prompts_file):
+    """The vLLM plugin's backend loads a model folder, so run: online points it at each round's
+    policy like the transformers backend (validated here; vLLM itself needs a GPU)."""
+    from divtools.spec.loading import validate_spec
+    from divtools.train.online import round_specs
+
+    spec = validate_spec(_data(tmp_path, tmp_path, prompts_file, backend={"kind": "vllm", "max_new_tokens": 10}),
+                         file="o.yaml", base_dir=tmp_path)
+    assert spec.backend.kind == "vllm"
+    samples = round_specs(spec, 2, str(tmp_path / "out" / "round-1" / "model"))["samples"]
+    assert samples["systems"][0]["backend"] == {**samples["systems"][0]["backend"], "kind": "vllm",
+                                                "model": str(tmp_path / "out" / "round-1" / "model")}
