@@ -309,4 +309,8 @@ def test_divpo_warns_when_its_sets_leave_no_choice(tmp_path, capfd):
     assert "prepare: warning: train: 100% of prompts give DivPO sets" in capfd.readouterr().err
     import json
 
-    assert any("DivPO sets" in w for w in json.loads((out / "summary.json").read_text())["diagnostics"]["warnings"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert any("DivPO sets" in w for w in summary["diagnostics"]["warnings"])
+    from divtools.data.diagnostics import diagnose_folder
+
+    assert diagnose_folder(out)["warnings"] == summary["diagnostics"]["warnings"]  # `divtools inspect` shows it too

@@ -139,6 +139,8 @@ def diagnose_rows(splits: Mapping[str, Sequence[Mapping[str, Any]]], summary: Ma
         d = _split_diagnostics(rows, labels, floor)
         result["splits"][name] = d
         result["warnings"] += _warnings(name, d, settings)
+    # what the pair builder said about its settings on these groups (PairBuilder.warnings)
+    result["warnings"] += list(summary.get("pair_builder_warnings") or [])
     return result
 
 

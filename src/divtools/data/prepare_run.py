@@ -268,8 +268,8 @@ def run(spec, *, quiet: bool = False) -> Path:
     # the same numbers `divtools inspect DIR` computes from the written files (data/diagnostics.py)
     from divtools.data.diagnostics import diagnose_rows, format_diagnostics
 
+    summary["pair_builder_warnings"] = builder_notes
     summary["diagnostics"] = diagnose_rows({name: outputs[f"{name}.{formats[0]}"][0] for name in splits}, summary)
-    summary["diagnostics"]["warnings"] += builder_notes
 
     # all computed: now claim the directory (restart wipes it) and write; stale files of an
     # earlier run of this spec on other data go first
