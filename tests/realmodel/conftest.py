@@ -112,20 +112,6 @@ def real_spec(cache_env, real_pairs):
     return make
 
 
-class Killed(Exception):
-    pass
-
-
-def killer(at_step: int):
-    """A callback that stops training by an exception right after step ``at_step``."""
-    from transformers import TrainerCallback
-
-    class Kill(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step == at_step:
-                raise Killed(f"killed after step {at_step}")
-
-    return Kill()
 
 
 #: the stages of the session's trained run (DDPO's 3 steps checkpoint at step 2 for the resume test)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DDPO_STAGE, LORA, PRESET, REAL_ARGS, STORIES, Killed, killer
+from tests.train.stop_training import Killed, killer
+
+from .conftest import DDPO_STAGE, LORA, PRESET, REAL_ARGS, STORIES
 
 
 def _records(path: Path) -> list[dict]:

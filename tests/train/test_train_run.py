@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.train.stop_training import Killed, killer
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 
@@ -74,19 +76,6 @@ def test_sft_ddpo_reward_model_end_to_end(tmp_path, tiny_lm_dir, pairs_file):
     assert (out / "ddpo" / "model.safetensors").stat().st_mtime_ns == mtime
 
 
-class _Kill(Exception):
-    pass
-
-
-def _killer(at_step: int):
-    from transformers import TrainerCallback
-
-    class Kill(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step == at_step:
-                raise _Kill(f"killed after step {at_step}")
-
-    return Kill()
 
 
 @pytest.mark.slow
@@ -100,8 +89,8 @@ def test_kill_and_resume_reaches_the_same_weights(tmp_path, tiny_lm_dir, pairs_f
     whole = run(_spec(tmp_path / "a", tiny_lm_dir, pairs_file, stages), quiet=True)
 
     spec = _spec(tmp_path / "b", tiny_lm_dir, pairs_file, stages)
-    with pytest.raises(_Kill):
-        run(spec, quiet=True, callbacks=[_killer(3)])
+    with pytest.raises(Killed):
+        run(spec, quiet=True, callbacks=[killer(3)])
     killed = Path(spec.output.dir)
     assert (killed / "ddpo" / "checkpoints" / "checkpoint-2").is_dir()
     assert not (killed / "ddpo" / "divtools-stage.json").exists()
