@@ -122,19 +122,20 @@ def _stages(settings: dict, objectives: list[str], data: dict[str, Path]) -> lis
     return stages
 
 
-def _on_policy(root: Path, settings: dict, variants: list[str], data: dict[str, Path], seed: int) -> dict[str, tuple[Path, float]]:
-    """Train the on-policy variants from SFT; {variant: (model folder, seconds)}."""
+#: the on-policy variants' cost baseline: the offline DDPO stage alone, from SFT, in its own run
+BASELINE = "offline_ddpo_alone"
+
+
+def _on_policy(root: Path, settings: dict, variants: list[str], pairs: Path, seed: int) -> dict[str, tuple[Path, float]]:
+    """Train the cost baseline and the on-policy variants from SFT; {name: (model folder, wall seconds)}."""
     train = root / "train"
-    prompts = prompts_file(data.get("paper") or next(iter(data.values())), root / "train_prompts.jsonl")
+    prompts = prompts_file(pairs, root / "train_prompts.jsonl")
     eval_prompts = prompts_file(root / "eval_src.jsonl", root / "eval_prompts.jsonl")
     common = {"start": train / "sft", "prompts": prompts, "reward": train / "rm", "seed": seed}
-    out: dict[str, tuple[Path, float]] = {}
-    if variants:  # the baseline of their cost: the offline DDPO stage alone, from SFT, in its own run
-        t = time.perf_counter()
-        stage = {"name": "ddpo", "kind": "preference", "init": "base", "objective": {"kind": "ddpo"},
-                 "args": settings["po"]}
-        run(train_spec({"path": str(train / "sft")}, data["paper"], root / "ddpo-alone", [stage], seed=seed), root)
-        out["ddpo_paper"] = (train / "ddpo_paper", time.perf_counter() - t)
+    t = time.perf_counter()
+    stage = {"name": "ddpo", "kind": "preference", "init": "base", "objective": {"kind": "ddpo"}, "args": settings["po"]}
+    run(train_spec({"path": str(train / "sft")}, pairs, root / "ddpo-alone", [stage], seed=seed), root)
+    out = {BASELINE: (root / "ddpo-alone" / "ddpo", time.perf_counter() - t)}
     for name in variants:
         t = time.perf_counter()
         if name == "grpo":
@@ -200,19 +201,19 @@ def run_seed(root: Path, model: str, seed: int, objectives: list[str], config: T
     t2 = time.perf_counter()
     seconds = {"prepare": t1 - t0, "train": t2 - t1}
     systems = {name: root / "train" / name for name in ["sft", *offline]}
-    for name, (folder, secs) in _on_policy(root, settings, online, data, seed).items():
-        systems.setdefault(name, folder)
-        seconds[name] = secs
-    t2 = time.perf_counter()
+    cost = {name: {**_train_cost(folder), "wall": None} for name, folder in systems.items()}
+    if online:
+        for name, (folder, secs) in _on_policy(root, settings, online, data["paper"], seed).items():
+            seconds[name] = secs
+            cost[name] = {**_train_cost(root / name if name.startswith("online_") else folder), "wall": secs}
+            if name != BASELINE:
+                systems[name] = folder
+    t3 = time.perf_counter()
     report = run(evaluate_spec(root, root / "eval", systems, samples=settings["samples"], seed=seed,
                                backend=settings["backend"]), root)
-    t3 = time.perf_counter()
-    stats = analyse(report, seed=seed)
-    per_prompt = _per_prompt(report)
-    cost = {name: {**_train_cost(root / name if name.startswith("online_") else folder),
-                   "wall": seconds.get(name)} for name, folder in systems.items()}
-    return {"seed": seed, "stats": stats, "per_prompt": per_prompt, "cost": cost,
-            "seconds": {**seconds, "evaluate": t3 - t2}}
+    seconds["evaluate"] = time.perf_counter() - t3
+    return {"seed": seed, "stats": analyse(report, seed=seed), "per_prompt": _per_prompt(report), "cost": cost,
+            "seconds": seconds}
 
 
 def _per_prompt(report_path: Path) -> dict:
@@ -259,19 +260,43 @@ def combine(runs: list[dict], bootstrap: int = 1000) -> dict:
     return out
 
 
-def table(combined: dict, stats: list[str]) -> str:
-    head = "| system | " + " | ".join(stats) + " |"
-    lines = [head, "|" + "---|" * (len(stats) + 1)]
+#: the per-seed means shown next to these statistics (the seed spread is wider than the prompt CI)
+PER_SEED = ("mode_entropy", "quality_share")
+
+#: (candidate, baseline) pairs whose per-seed differences are reported, when both were trained
+PAIRED = [("ddpo_paper", "dpo"), ("ddpo_floor", "dpo"), ("ddpo_cap", "dpo"), ("divpo_rho50", "divpo"),
+          ("dorpo", "orpo"), ("online_ddpo_2r", "online_dpo_2r"), ("online_ddpo_2r", "ddpo_paper"),
+          ("grpo", "ddpo_paper")]
+
+
+def table(combined: dict, stats: list[str], runs: list[dict]) -> str:
+    """Mean [bootstrap 95% CI over prompts] per statistic; for PER_SEED, each seed's mean too."""
+    head = [s for stat in stats for s in ([stat, "seeds"] if stat in PER_SEED else [stat])]
+    lines = ["| system | " + " | ".join(head) + " |", "|" + "---|" * (len(head) + 1)]
     for system, entry in combined.items():
         cells = []
         for stat in stats:
             e = entry[stat]
-            if e["mean"] is None:
-                cells.append("—")
-                continue
-            lo, hi = e["ci95"]
-            cells.append(f"{e['mean']:.2f} [{lo:.2f}, {hi:.2f}]")
+            cells.append("—" if e["mean"] is None else f"{e['mean']:.2f} [{e['ci95'][0]:.2f}, {e['ci95'][1]:.2f}]")
+            if stat in PER_SEED:
+                cells.append(" / ".join(_fmt(r["stats"][system][stat]["mean"]) for r in runs))
         lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None, sign: str = "") -> str:
+    return "—" if value is None else f"{value:{sign}.2f}"
+
+
+def paired_table(runs: list[dict]) -> str:
+    """Candidate − baseline, seed by seed (same seed: same SFT, same task), for PER_SEED."""
+    lines = ["| candidate − baseline | " + " | ".join(f"Δ {s}, per seed" for s in PER_SEED) + " |", "|---|---|---|"]
+    trained = runs[0]["stats"]
+    for cand, base in PAIRED:
+        if cand in trained and base in trained:
+            cells = [" / ".join(_fmt(r["stats"][cand][s]["mean"] - r["stats"][base][s]["mean"], "+") for r in runs)
+                     for s in PER_SEED]
+            lines.append(f"| {cand} − {base} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -326,8 +351,8 @@ def main(argv: list[str] | None = None) -> int:
 
     write_json(out / "per_seed.json", runs)  # kept even if the summary below fails
     combined = combine(runs)
-    stats = ["mode_entropy", "rare_share", "modes", "quality_share", "tfidf", "distinct_2", "self_bleu"]
-    md = table(combined, stats) + "\n\n" + cost_table(runs)
+    stats = ["mode_entropy", "rare_share", "modes", "quality_share", "valid_share", "tfidf", "distinct_2", "self_bleu"]
+    md = table(combined, stats, runs) + "\n\n" + paired_table(runs) + "\n\n" + cost_table(runs)
     record = {
         "command": " ".join(["benchmarks/method_effect.py", *(argv if argv is not None else sys.argv[1:])]),
         "model": args.model, "seeds": args.seeds, "task": config_dict(config), "settings": settings,

@@ -29,7 +29,7 @@ import numpy as np
 from divtools.correlation import spearman
 from divtools.errors import UserError
 
-__all__ = ["LENGTH_RHO_WARN", "CONSTANT_POOL_WARN", "ZERO_WEIGHT_WARN", "diagnose_folder", "diagnose_rows", "format_diagnostics"]
+__all__ = ["CONSTANT_POOL_WARN", "LENGTH_RHO_WARN", "ZERO_WEIGHT_WARN", "diagnose_folder", "diagnose_rows", "format_diagnostics"]
 
 #: share of pairs with weight 0 above which prepare warns
 ZERO_WEIGHT_WARN = 0.2

@@ -68,7 +68,7 @@ class OnlineSpec(SpecModel):
     pair_builder: Annotated[ComponentParams, Component("pair_builder")] = Field(
         default_factory=lambda: {"kind": "best_vs_worst"})
     """How each round's samples become pairs (any pair builder; DivPO: {kind: divpo, ...})."""
-    weights: WeightsSpec = Field(default_factory=lambda: WeightsSpec(pool="all"))
+    weights: WeightsSpec = Field(default_factory=WeightsSpec)
     """Deviation -> weight settings (as ``run: prepare``), except that ``pool`` defaults to ``all``:
     deviation is measured among all K samples of a prompt. (With ``pool: pairs`` and a pair builder
     that keeps two samples per prompt, such as the default best_vs_worst, both have the same
@@ -87,8 +87,8 @@ class OnlineSpec(SpecModel):
         data = dict(data)
         if isinstance(data.get("model"), str):
             data["model"] = {"path": data["model"]}
-        weights = data.get("weights")
-        if isinstance(weights, dict) and "pool" not in weights:
+        weights = data.get("weights", {})
+        if isinstance(weights, dict) and "pool" not in weights:  # the one place pool defaults to all
             data["weights"] = {**weights, "pool": "all"}
         stage = data.get("stage")
         if isinstance(stage, dict):
